@@ -1,0 +1,98 @@
+"""One typed settings object; the only place that reads the environment.
+
+Every field can be set with an environment variable ``TUNESMITH_<FIELD>`` (for example
+``TUNESMITH_DATA_DIR=/srv/tunesmith``) or a ``.env`` file in the working directory.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUILTIN_MODEL = "tunesmith/composer-1"
+
+
+class Settings(BaseSettings):
+    """Service configuration; unsafe or contradictory values are refused at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="TUNESMITH_", env_file=".env", extra="ignore")
+
+    # -- where state lives -------------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Folder for the database, tracks and keys.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the job database; default: SQLite in data_dir."
+    )
+
+    # -- serving -----------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address `tunesmith serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `tunesmith serve` listens on.")
+    public_url: str | None = Field(
+        None, description="Base URL put in track links (default: the URL the request came to)."
+    )
+    max_body_bytes: int = Field(65536, ge=1024, description="Largest accepted request body.")
+    rate_limit_per_minute: int = Field(
+        120, ge=0, description="Generation requests per client address per minute (0: no limit)."
+    )
+
+    # -- models ------------------------------------------------------------------------------
+    default_model: str | None = Field(
+        None, description="Model used when a request names none (default: the built-in composer)."
+    )
+
+    # -- jobs --------------------------------------------------------------------------------
+    workers: int = Field(2, ge=1, le=64, description="Worker processes that generate tracks.")
+    queue_limit: int = Field(
+        32, ge=1, description="Jobs queued or running at once; more get 429 with Retry-After."
+    )
+    sync_wait_seconds: float = Field(
+        60.0, ge=0, description="How long POST waits for the track before answering 202."
+    )
+    job_deadline_seconds: float = Field(
+        900.0, gt=0, description="A job still running after this long is failed (504)."
+    )
+    max_attempts: int = Field(
+        2, ge=1, le=5, description="Runs a job gets when its worker dies (crash, restart)."
+    )
+
+    # -- storage -----------------------------------------------------------------------------
+    url_ttl_seconds: int = Field(
+        86400, ge=60, description="Lifetime of a stored track and of its signed link."
+    )
+    signing_secret: str | None = Field(
+        None, description="HMAC key for track links (default: generated once in data_dir)."
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _check_secret(self) -> Settings:
+        if self.signing_secret is not None and len(self.signing_secret) < 16:
+            raise ValueError("TUNESMITH_SIGNING_SECRET must be at least 16 characters long")
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The job database URL, defaulting to SQLite inside ``data_dir``."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'tunesmith.db'}"
+
+    @cached_property
+    def tracks_dir(self) -> Path:
+        return self.data_dir / "tracks"
+
+    def secret_bytes(self) -> bytes:
+        """The link-signing key: the setting, else a random key kept in ``data_dir``."""
+        if self.signing_secret:
+            return self.signing_secret.encode()
+        path = self.data_dir / "signing.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()

@@ -1,0 +1,166 @@
+"""The score: what the arranger writes and the renderer plays.
+
+This is the one contract between the two halves of the composer:
+
+* ``prompt`` + ``styles`` + ``arrange`` turn a text prompt, a duration and a seed into a
+  :class:`Score` (all musical decisions, timing already swung and humanised, in seconds);
+* ``render`` + ``mix`` + ``master`` turn a :class:`Score` into a mastered stereo signal
+  (all sound decisions: synthesis, SoundFont, effects, loudness).
+
+Instrument names are the closed vocabulary in :data:`INSTRUMENTS`; drum parts use General MIDI
+percussion key numbers (:data:`GM_DRUMS`) whatever kit plays them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SAMPLE_RATE = 44100
+
+#: Every instrument the renderer can play. ``synth`` voices are synthesised with numpy;
+#: ``gm`` voices are General MIDI programs played from a SoundFont; ``kit`` voices play
+#: drum parts (GM key numbers) and are either synthesised (808/909/electronic/chip/lofi)
+#: or SoundFont drum kits (acoustic/rock/brush/jazz/orchestral).
+INSTRUMENTS: dict[str, Literal["synth", "gm", "kit"]] = {
+    # synthesised melodic voices
+    "synth_lead_saw": "synth", "synth_lead_square": "synth", "synth_pluck": "synth",
+    "synth_pad_warm": "synth", "synth_pad_dark": "synth", "supersaw": "synth",
+    "synth_arp": "synth", "synth_bass_saw": "synth", "synth_bass_sub": "synth",
+    "reese_bass": "synth", "acid_bass": "synth", "wobble_bass": "synth", "bass_808": "synth",
+    "fm_keys": "synth", "fm_bell": "synth", "drone": "synth",
+    "chip_square": "synth", "chip_pulse": "synth", "chip_triangle": "synth",
+    # General MIDI (SoundFont) voices
+    "piano": "gm", "electric_piano": "gm", "organ": "gm", "church_organ": "gm",
+    "harpsichord": "gm", "celesta": "gm", "vibraphone": "gm", "marimba": "gm",
+    "acoustic_guitar_nylon": "gm", "acoustic_guitar_steel": "gm",
+    "electric_guitar_clean": "gm", "electric_guitar_muted": "gm",
+    "overdrive_guitar": "gm", "distortion_guitar": "gm",
+    "upright_bass": "gm", "electric_bass": "gm", "picked_bass": "gm", "slap_bass": "gm",
+    "strings": "gm", "violin": "gm", "cello": "gm", "pizzicato_strings": "gm", "harp": "gm",
+    "brass_section": "gm", "trumpet": "gm", "trombone": "gm", "french_horn": "gm",
+    "alto_sax": "gm", "tenor_sax": "gm", "flute": "gm", "clarinet": "gm",
+    "choir": "gm", "harmonica": "gm", "banjo": "gm", "fiddle": "gm", "accordion": "gm",
+    "steel_drums": "gm", "timpani": "gm", "gm_pad": "gm",
+    # drum kits
+    "kit_acoustic": "kit", "kit_rock": "kit", "kit_brush": "kit", "kit_jazz": "kit",
+    "kit_orchestral": "kit", "kit_808": "kit", "kit_909": "kit", "kit_electronic": "kit",
+    "kit_lofi": "kit", "kit_chip": "kit", "kit_latin": "kit",
+}
+
+#: General MIDI percussion keys used by drum parts.
+GM_DRUMS: dict[str, int] = {
+    "kick": 36, "side_stick": 37, "snare": 38, "clap": 39, "snare_rim": 40,
+    "tom_low": 41, "hat_closed": 42, "tom_mid": 45, "hat_pedal": 44, "hat_open": 46,
+    "tom_high": 48, "crash": 49, "ride": 51, "china": 52, "ride_bell": 53,
+    "tambourine": 54, "splash": 55, "cowbell": 56, "bongo_high": 60, "bongo_low": 61,
+    "conga_mute": 62, "conga_high": 63, "conga_low": 64, "timbale_high": 65,
+    "timbale_low": 66, "cabasa": 69, "shaker": 70, "claves": 75, "guiro": 73,
+}
+
+Role = Literal["melody", "chords", "bass", "drums", "pad", "arp", "counter", "vocal", "fx"]
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note: onset and length in seconds, MIDI pitch (GM key for drums), velocity 1..127."""
+
+    start: float
+    duration: float
+    pitch: int
+    velocity: int = 100
+    #: The syllable sung on this note (vocal parts only); "" continues the previous syllable.
+    lyric: str | None = None
+
+
+@dataclass
+class Part:
+    """One instrument's line and where it sits in the mix."""
+
+    name: str
+    instrument: str
+    role: Role
+    notes: list[Note] = field(default_factory=list)
+    gain_db: float = 0.0
+    pan: float = 0.0  # -1 left .. +1 right
+    reverb: float = 0.2  # send level 0..1
+    delay: float = 0.0  # send level 0..1
+    #: Ducked by the kick (sidechain pumping) when the production asks for it.
+    sidechain: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """A span of the form: ``name`` is intro/verse/pre_chorus/chorus/bridge/breakdown/drop/
+    build/solo/outro; ``energy`` 0..1 drives density and brightness."""
+
+    name: str
+    start: float
+    end: float
+    bars: int
+    energy: float
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A production gesture across a span: riser, impact, downlifter, filter_sweep, tape_stop."""
+
+    kind: Literal["riser", "impact", "downlifter", "filter_sweep", "tape_stop"]
+    start: float
+    end: float
+    amount: float = 1.0
+
+
+@dataclass(frozen=True)
+class Production:
+    """How the style is mixed and mastered; all amounts 0..1 unless said otherwise."""
+
+    reverb_size: float = 0.4
+    reverb_mix: float = 0.15
+    delay_beats: float = 0.75  # delay time in beats for delay sends
+    sidechain: float = 0.0  # depth of kick ducking
+    saturation: float = 0.1
+    brightness: float = 0.0  # -1 dark .. +1 bright tilt
+    width: float = 0.6  # stereo width
+    compression: float = 0.4
+    lofi: float = 0.0  # tape wobble, vinyl crackle, bit reduction
+    vinyl: float = 0.0  # crackle and hiss level (0 unless lo-fi/vinyl asked)
+    target_lufs: float = -14.0
+    true_peak_db: float = -1.0
+
+
+@dataclass
+class Score:
+    """A complete arrangement, ready to render; ``duration`` is the exact track length."""
+
+    style: str
+    substyle: str
+    bpm: float
+    key: str  # tonic name, e.g. "D", "F#", "Bb"
+    mode: str  # "major", "minor", "dorian", "mixolydian", ...
+    time_signature: tuple[int, int]
+    duration: float
+    sections: list[Section]
+    parts: list[Part]
+    production: Production = field(default_factory=Production)
+    cues: list[Cue] = field(default_factory=list)
+    swing: float = 0.0  # 0 straight .. 1 full triplet swing (already applied to note times)
+    mood: str = ""
+    energy: float = 0.5
+
+    def plan(self) -> dict[str, Any]:
+        """The interpretation returned with the track."""
+        return {
+            "style": self.style,
+            "substyle": self.substyle,
+            "bpm": round(self.bpm, 2),
+            "key": f"{self.key} {self.mode}",
+            "time_signature": f"{self.time_signature[0]}/{self.time_signature[1]}",
+            "swing": round(self.swing, 2),
+            "mood": self.mood,
+            "instruments": sorted({p.instrument for p in self.parts if p.notes}),
+            "sections": [
+                {"name": s.name, "start": round(s.start, 3), "end": round(s.end, 3), "bars": s.bars}
+                for s in self.sections
+            ],
+        }
