@@ -66,6 +66,40 @@ class Settings(BaseSettings):
         None, description="HMAC key for track links (default: generated once in data_dir)."
     )
 
+    # -- payments (x402) --------------------------------------------------------------------
+    payments_enabled: bool = Field(False, description="Ask for an x402 payment per generation.")
+    pay_to: str | None = Field(None, description="Address that receives payments (0x...).")
+    network: str = Field(
+        "eip155:8453", description="eip155:8453 (Base) or eip155:84532 (Base Sepolia)."
+    )
+    prices_usd: dict[str, float] = Field(
+        default_factory=lambda: {
+            BUILTIN_MODEL: 0.01,
+            "minimax/music-2.5+": 0.1575,
+            "minimax/music-2.6": 0.1575,
+            "minimax/music-2.0": 0.1575,
+        },
+        description="Price per track for each model, in USD (JSON object).",
+    )
+    facilitator_url: str | None = Field(
+        None, description="x402 facilitator base URL (default: the local ledger facilitator)."
+    )
+    facilitator_token: str | None = Field(
+        None, description="Bearer token sent to the facilitator."
+    )
+
+    # -- paying client, wallet and router -------------------------------------------------------
+    wallet_key: str | None = Field(None, description="Private key (0x...) that pays; overrides the file.")
+    wallet_file: Path = Field(
+        Path("~/.tunesmith/wallet.key"), description="Key file made by `tunesmith wallet create`."
+    )
+    max_usd_per_request: float = Field(0.50, ge=0, description="Spend cap for one call.")
+    max_usd_per_day: float = Field(5.00, ge=0, description="Spend cap per UTC day.")
+    router_upstream: str = Field(
+        "http://127.0.0.1:8000", description="Server the local router forwards to and pays."
+    )
+    router_port: int = Field(8402, ge=1, le=65535, description="Port of `tunesmith router`.")
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
@@ -75,6 +109,10 @@ class Settings(BaseSettings):
     def _check_secret(self) -> Settings:
         if self.signing_secret is not None and len(self.signing_secret) < 16:
             raise ValueError("TUNESMITH_SIGNING_SECRET must be at least 16 characters long")
+        if self.payments_enabled and not self.pay_to:
+            raise ValueError("TUNESMITH_PAY_TO must be set when TUNESMITH_PAYMENTS_ENABLED is true")
+        if self.network not in ("eip155:8453", "eip155:84532"):
+            raise ValueError("TUNESMITH_NETWORK must be eip155:8453 (Base) or eip155:84532 (Base Sepolia)")
         return self
 
     @cached_property
