@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     default_model: str | None = Field(
         None, description="Model used when a request names none (default: the built-in composer)."
     )
+    engine_plugins: list[str] = Field(
+        default_factory=list,
+        description="Extra engine classes to serve, as 'package.module:Class' (JSON list).",
+    )
 
     # -- jobs --------------------------------------------------------------------------------
     workers: int = Field(2, ge=1, le=64, description="Worker processes that generate tracks.")

@@ -1,0 +1,63 @@
+"""What the SDK returns: light views over the JSON, with the raw dict kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TrackInfo:
+    url: str
+    duration_seconds: int
+    lyrics: str | None = None
+    id: str | None = None
+    seed: int | None = None
+    bpm: float | None = None
+    key: str | None = None
+    style: str | None = None
+    expires_at: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> TrackInfo:
+        names = ("url", "duration_seconds", "lyrics", "id", "seed", "bpm", "key", "style",
+                 "expires_at")
+        return cls(**{n: item.get(n) for n in names}, raw=item)
+
+
+@dataclass
+class Generation:
+    """A finished generation: the contract's response."""
+
+    id: str | None
+    created: int
+    model: str
+    data: list[TrackInfo]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Generation:
+        return cls(id=body.get("id"), created=body.get("created", 0), model=body.get("model", ""),
+                   data=[TrackInfo.from_json(d) for d in body.get("data", [])], raw=body)
+
+
+@dataclass
+class Job:
+    """A job still running, or as last polled."""
+
+    id: str
+    status: str
+    progress: float
+    stage: str
+    poll_url: str
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Job:
+        return cls(id=body["id"], status=body["status"], progress=body.get("progress", 0.0),
+                   stage=body.get("stage", ""), poll_url=body.get("poll_url", ""), raw=body)
+
+    @property
+    def error_message(self) -> str:
+        return str((self.raw.get("error") or {}).get("message", f"job {self.status}"))

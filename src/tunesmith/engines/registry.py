@@ -1,0 +1,78 @@
+"""The model registry: model id → engine, price, capabilities and availability.
+
+Listing models must stay cheap (the API does it per request), so entries name their engine
+class by import path and the class is only imported inside a worker process.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, replace
+
+from tunesmith.config import BUILTIN_MODEL, Settings
+from tunesmith.engines.base import Capabilities, Engine
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model as the API lists it."""
+
+    model_id: str
+    owned_by: str
+    capabilities: Capabilities
+    engine_path: str  # "package.module:Class"
+    unavailable_reason: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason is None
+
+
+COMPOSER = ModelEntry(
+    model_id=BUILTIN_MODEL,
+    owned_by="tunesmith",
+    capabilities=Capabilities(
+        lyrics=False,
+        instrumental=True,
+        description="Built-in composer: writes, arranges, mixes and masters offline on a CPU; "
+        "honours duration_seconds exactly.",
+    ),
+    engine_path="tunesmith.engines.composer.engine:ComposerEngine",
+)
+
+
+def model_entries(settings: Settings) -> dict[str, ModelEntry]:
+    """Every model this server knows, priced from the settings."""
+    entries = [COMPOSER, *(_plugin_entry(path) for path in settings.engine_plugins)]
+    return {e.model_id: _priced(e, settings) for e in entries}
+
+
+def _plugin_entry(path: str) -> ModelEntry:
+    """An operator's own engine class, named by import path."""
+    engine_class = _import(path)
+    return ModelEntry(model_id=engine_class.model_id, owned_by="plugin",
+                      capabilities=engine_class.capabilities, engine_path=path)
+
+
+def _import(path: str) -> type:
+    module_name, _, class_name = path.partition(":")
+    if not class_name:
+        raise ValueError(f"engine plugin {path!r} must look like 'package.module:Class'")
+    engine_class: type = getattr(importlib.import_module(module_name), class_name)
+    return engine_class
+
+
+def _priced(entry: ModelEntry, settings: Settings) -> ModelEntry:
+    price = settings.prices_usd.get(entry.model_id, entry.capabilities.price_usd)
+    return replace(entry, capabilities=replace(entry.capabilities, price_usd=price))
+
+
+def default_model(settings: Settings) -> str:
+    """The model used when a request names none."""
+    return settings.default_model or BUILTIN_MODEL
+
+
+def load_engine(entry: ModelEntry, settings: Settings) -> Engine:
+    """Import and build the engine behind ``entry`` (inside a worker process)."""
+    engine: Engine = _import(entry.engine_path)(settings)
+    return engine

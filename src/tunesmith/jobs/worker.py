@@ -1,0 +1,157 @@
+"""A worker process: claims queued jobs, runs their engine, stores the track, records the end.
+
+Workers share nothing with the API but the job table and the track store, so they can run in
+spawned processes here or on other machines pointed at the same database.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any
+
+from tunesmith.config import Settings
+from tunesmith.engines.base import Engine, EngineError, GenerationCanceled, GenerationRequest
+from tunesmith.engines.registry import load_engine, model_entries
+from tunesmith.jobs.models import IN_PROGRESS, Job
+from tunesmith.jobs.store import JobStore
+from tunesmith.storage import LocalStore
+
+log = logging.getLogger("tunesmith.worker")
+
+LEASE_SECONDS = 30.0
+HEARTBEAT_SECONDS = 5.0
+IDLE_POLL_SECONDS = 0.05
+
+
+class DeadlineExceeded(Exception):
+    """The job ran past its deadline."""
+
+
+@dataclass
+class WorkerContext:
+    """What a worker needs to run jobs; engines are built once per process, on first use."""
+
+    name: str
+    settings: Settings
+    jobs: JobStore
+    tracks: LocalStore
+    engines: dict[str, Engine] = field(default_factory=dict)
+
+    def engine(self, model: str) -> Engine:
+        if model not in self.engines:
+            entry = model_entries(self.settings)[model]
+            self.engines[model] = load_engine(entry, self.settings)
+        return self.engines[model]
+
+
+class JobProgress:
+    """The progress callback handed to engines: records progress, enforces cancel and deadline."""
+
+    def __init__(self, ctx: WorkerContext, job: Job):
+        self.ctx, self.job_id, self.deadline = ctx, job.id, job.deadline_at
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        status = self.ctx.jobs.heartbeat(self.job_id, self.ctx.name, fraction, stage,
+                                         LEASE_SECONDS)
+        if status != IN_PROGRESS:
+            raise GenerationCanceled(self.job_id)
+        if time.time() > self.deadline:
+            raise DeadlineExceeded(self.job_id)
+
+
+def worker_main(settings_data: dict[str, Any], name: str, stop: EventType,
+                events: Any = None) -> None:
+    """Entry point of a spawned worker process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings(**settings_data)
+    ctx = WorkerContext(name=name, settings=settings,
+                        jobs=JobStore(settings.resolved_database_url),
+                        tracks=LocalStore(settings.tracks_dir, settings.secret_bytes()))
+    while not stop.is_set():
+        job = ctx.jobs.claim(name, LEASE_SECONDS)
+        if job is None:
+            stop.wait(IDLE_POLL_SECONDS)
+            continue
+        if events is not None:
+            events.put((name, job.id, "start"))
+        run_job(ctx, job)
+        if events is not None:
+            events.put((name, job.id, "end"))
+
+
+def run_job(ctx: WorkerContext, job: Job) -> None:
+    """Run one claimed job to a recorded end: completed, failed, or left canceled."""
+    workdir = ctx.settings.data_dir / "work" / job.id
+    workdir.mkdir(parents=True, exist_ok=True)
+    beat = _Heartbeat(ctx, job.id)
+    beat.start()
+    try:
+        _generate_and_store(ctx, job, workdir)
+    except GenerationCanceled:
+        log.info("job %s canceled", job.id)
+    except DeadlineExceeded:
+        ctx.jobs.fail(job.id, "timeout", _deadline_message(ctx, job), 504, ctx.name)
+    except EngineError as exc:
+        ctx.jobs.fail(job.id, exc.code, str(exc), exc.status_code, ctx.name)
+    except Exception:  # an engine bug must end the job, never the worker
+        log.error("job %s failed:\n%s", job.id, traceback.format_exc())
+        ctx.jobs.fail(job.id, "generation_failed",
+                      "the engine failed while generating this track; retry the request", 500,
+                      ctx.name)
+    finally:
+        beat.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _generate_and_store(ctx: WorkerContext, job: Job, workdir: Path) -> None:
+    progress = JobProgress(ctx, job)
+    progress(0.0, "starting")
+    request = GenerationRequest(model=job.model, seed=job.seed, **job.request)
+    track = ctx.engine(job.model).generate(request, progress, workdir)
+    progress(0.97, "storing")
+    key = f"{job.id}.mp3"
+    ctx.tracks.put(track.path, key)
+    result = {
+        "duration_seconds": track.duration_seconds,
+        "lyrics": track.lyrics,
+        "plan": track.plan,
+        "size_bytes": ctx.tracks.open_path(key).stat().st_size,
+    }
+    if not ctx.jobs.complete(job.id, ctx.name, key, result, ctx.settings.url_ttl_seconds):
+        ctx.tracks.delete(key)  # canceled while storing: nothing of it stays
+
+
+def _deadline_message(ctx: WorkerContext, job: Job) -> str:
+    limit = ctx.settings.job_deadline_seconds
+    return f"generation of job {job.id} exceeded its {limit:.0f} s deadline; retry the request"
+
+
+class _Heartbeat:
+    """Keeps a job's lease alive while an engine stage runs long between progress reports."""
+
+    def __init__(self, ctx: WorkerContext, job_id: str):
+        self.ctx, self.job_id = ctx, job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            job = self.ctx.jobs.get(self.job_id)
+            if job is None or job.status != IN_PROGRESS:
+                return
+            self.ctx.jobs.heartbeat(self.job_id, self.ctx.name, job.progress, job.stage,
+                                    LEASE_SECONDS)
