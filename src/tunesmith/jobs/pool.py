@@ -123,7 +123,7 @@ class WorkerPool:
 
     def _replace_dead_workers(self) -> None:
         for index, slot in enumerate(self._slots):
-            if not slot.process.is_alive() and self._running:
+            if not slot.process.is_alive() and self._running and not self._stop.is_set():
                 log.warning("worker %s died (exit %s); starting another", slot.name,
                             slot.process.exitcode)
                 if slot.job_id:

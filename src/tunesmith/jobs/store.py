@@ -196,15 +196,16 @@ class JobStore:
             ).rowcount
         return bool(done)
 
-    def requeue(self, job_id: str, worker: str | None) -> bool:
-        """Put a running job whose worker died back in the queue."""
+    def requeue(self, job_id: str, worker: str | None, refund_attempt: bool = False) -> bool:
+        """Put a running job back in the queue (its worker died, or was stopped)."""
         now = self.clock()
+        attempts = Job.attempts - 1 if refund_attempt else Job.attempts
         with self.session() as s:
             done = s.execute(
                 update(Job).where(Job.id == job_id, Job.status == IN_PROGRESS,
                                   Job.worker == worker)
                 .values(status=QUEUED, worker=None, lease_expires_at=None, stage="queued",
-                        progress=0.0, updated_at=now)
+                        progress=0.0, updated_at=now, attempts=attempts)
             ).rowcount
         return bool(done)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import threading
 import time
 import traceback
@@ -32,6 +33,20 @@ IDLE_POLL_SECONDS = 0.05
 
 class DeadlineExceeded(Exception):
     """The job ran past its deadline."""
+
+
+class WorkerShutdown(BaseException):
+    """The worker process was asked to stop (SIGTERM) in the middle of a job."""
+
+
+def _install_signal_handlers() -> None:
+    # Ctrl+C reaches the whole process group: the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def on_term(_signum: int, _frame: object) -> None:
+        raise WorkerShutdown()
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 @dataclass
@@ -70,10 +85,19 @@ def worker_main(settings_data: dict[str, Any], name: str, stop: EventType,
                 events: Any = None) -> None:
     """Entry point of a spawned worker process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _install_signal_handlers()
     settings = Settings(**settings_data)
     ctx = WorkerContext(name=name, settings=settings,
                         jobs=JobStore(settings.resolved_database_url),
                         tracks=LocalStore(settings.tracks_dir, settings.secret_bytes()))
+    try:
+        _work(ctx, stop, events)
+    except WorkerShutdown:
+        log.info("worker %s stopped by signal", name)
+
+
+def _work(ctx: WorkerContext, stop: EventType, events: Any) -> None:
+    name = ctx.name
     while not stop.is_set():
         job = ctx.jobs.claim(name, LEASE_SECONDS)
         if job is None:
@@ -96,6 +120,10 @@ def run_job(ctx: WorkerContext, job: Job) -> None:
         _generate_and_store(ctx, job, workdir)
     except GenerationCanceled:
         log.info("job %s canceled", job.id)
+    except WorkerShutdown:
+        # Stopped, not failed: the job goes back in line without spending one of its runs.
+        ctx.jobs.requeue(job.id, ctx.name, refund_attempt=True)
+        raise
     except DeadlineExceeded:
         ctx.jobs.fail(job.id, "timeout", _deadline_message(ctx, job), 504, ctx.name)
     except EngineError as exc:
