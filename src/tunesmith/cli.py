@@ -196,6 +196,33 @@ def models(
     Console().print(table)
 
 
+@app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(help="Audio file (MP3, WAV, FLAC...).", exists=True,
+                                         dir_okay=False)],
+    png: Annotated[Optional[Path], typer.Option(help="Also draw a spectrogram picture here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Tempo, key, loudness, true peak, duration and sections of a track."""
+    from tunesmith.audio.analysis import analyze_file, summary_lines, write_spectrogram_png
+    from tunesmith.audio.codec import AudioFormatError
+
+    try:
+        result = analyze_file(file)
+    except AudioFormatError as exc:
+        err.print(f"[red]cannot analyze:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if png:
+        write_spectrogram_png(file, png)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for line in summary_lines(result):
+            typer.echo(line)
+    if png:
+        err.print(f"spectrogram written to {png}")
+
+
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
