@@ -93,7 +93,9 @@ class Settings(BaseSettings):
     )
 
     # -- paying client, wallet and router -------------------------------------------------------
-    wallet_key: str | None = Field(None, description="Private key (0x...) that pays; overrides the file.")
+    wallet_key: str | None = Field(
+        None, description="Private key (0x...) that pays; overrides the file."
+    )
     wallet_file: Path = Field(
         Path("~/.tunesmith/wallet.key"), description="Key file made by `tunesmith wallet create`."
     )
@@ -116,7 +118,9 @@ class Settings(BaseSettings):
         if self.payments_enabled and not self.pay_to:
             raise ValueError("TUNESMITH_PAY_TO must be set when TUNESMITH_PAYMENTS_ENABLED is true")
         if self.network not in ("eip155:8453", "eip155:84532"):
-            raise ValueError("TUNESMITH_NETWORK must be eip155:8453 (Base) or eip155:84532 (Base Sepolia)")
+            raise ValueError(
+                "TUNESMITH_NETWORK must be eip155:8453 (Base) or eip155:84532 (Base Sepolia)"
+            )
         return self
 
     @cached_property

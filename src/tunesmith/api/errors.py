@@ -80,7 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def validation_error(errors: Any) -> ApiError:
     """The first validation problem as a 400 naming the field and what to fix."""
-    first = list(errors)[0] if errors else {"loc": (), "msg": "invalid request"}
+    first = next(iter(errors)) if errors else {"loc": (), "msg": "invalid request"}
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body",)]
     param = ".".join(loc) or None
     message = str(first.get("msg", "invalid value"))

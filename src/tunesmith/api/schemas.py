@@ -52,9 +52,11 @@ class GenerationBody(BaseModel):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(f"must be a whole number of seconds from {MIN_DURATION} to {MAX_DURATION}")
+            raise ValueError(
+                f"must be a whole number of seconds from {MIN_DURATION} to {MAX_DURATION}")
         if isinstance(value, (int, float)) and not MIN_DURATION <= value <= MAX_DURATION:
-            raise ValueError(f"{value} is out of range; use {MIN_DURATION} to {MAX_DURATION} seconds")
+            raise ValueError(
+                f"{value} is out of range; use {MIN_DURATION} to {MAX_DURATION} seconds")
         return value
 
     @field_validator("seed", mode="before")

@@ -77,7 +77,7 @@ def read_audio(path: Path, sample_rate: int | None = None) -> tuple[np.ndarray, 
 def _trim_mp3_padding(path: Path, audio: np.ndarray, rate: int) -> np.ndarray:
     """Drop the encoder delay at the start and the padding at the end (LAME header)."""
     info = MP3(str(path)).info
-    wanted = int(round(info.length * rate))
+    wanted = round(info.length * rate)
     delay = 0
     header = path.read_bytes()[:4096]
     at = header.find(b"LAME")

@@ -63,7 +63,7 @@ class LocalStore:
     def check(self, key: str, expires: str | None, sig: str | None) -> Path:
         """The file behind a link, or InvalidLink saying why it is refused."""
         if not KEY_PATTERN.match(key) or not expires or not sig or not expires.isdigit():
-            raise InvalidLink("malformed link: it needs the expires and sig parameters it was given")
+            raise InvalidLink("malformed link: it needs the expires and sig it was given with")
         if not hmac.compare_digest(self.signature(key, int(expires)), sig):
             raise InvalidLink("link signature does not match: use the URL exactly as returned")
         if int(expires) < self.clock():
