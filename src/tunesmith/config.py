@@ -47,6 +47,26 @@ class Settings(BaseSettings):
         description="Extra engine classes to serve, as 'package.module:Class' (JSON list).",
     )
 
+    # -- upstream engines -------------------------------------------------------------------
+    minimax_api_key: str | None = Field(
+        None, description="MiniMax API key; serves the minimax/* models directly when set."
+    )
+    minimax_base_url: str = Field(
+        "https://api.minimax.io", description="Base URL of the MiniMax API."
+    )
+    minimax_models: list[str] = Field(
+        default_factory=lambda: ["music-2.5+", "music-2.6", "music-2.0"],
+        description="MiniMax music models served as minimax/<name> (JSON list).",
+    )
+    upstream_timeout_seconds: float = Field(
+        600.0, gt=0, description="How long one upstream generation may take."
+    )
+    gateway_url: str | None = Field(
+        None,
+        description="The vendor's gateway (e.g. https://blockrun.ai/api); serves the minimax/* "
+        "models paid from the wallet when no MiniMax key is set.",
+    )
+
     # -- jobs --------------------------------------------------------------------------------
     workers: int = Field(2, ge=1, le=64, description="Worker processes that generate tracks.")
     queue_limit: int = Field(
