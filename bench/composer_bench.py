@@ -1,0 +1,94 @@
+"""Composer benchmark: end-to-end time per track (prompt → MP3), peak memory per worker, and
+throughput with two concurrent requests, for 30 s and 180 s tracks across styles.
+
+Targets on a 2-core machine: a 180 s track in <= 4 s median, <= 1 GB per worker.
+
+    .venv/bin/python bench/composer_bench.py [--runs 1] [--styles 8] [--vocals]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+PROMPTS = [
+    "upbeat synthwave with warm neon pads and a driving beat",
+    "chill lo-fi hip hop, late night study vibes",
+    "jazz trio, upright bass, brushed snare, bebop swing",
+    "epic orchestral film score, dramatic strings",
+    "deep house, four on the floor, warm chords",
+    "heavy metal with distorted guitars",
+    "trap beat with 808s and hi-hat rolls",
+    "bossa nova with nylon guitar",
+    "classical piano, romantic, slow",
+    "drum and bass, fast breakbeats, reese bass",
+]
+VOCAL_PROMPTS = ["pop song about chasing dreams", "soulful r&b love song, female vocals"]
+
+
+def render(prompt: str, duration: int, seed: int, instrumental: bool = True) -> tuple[float, int]:
+    """Generate one track in this process; return (wall seconds, peak RSS in MB so far)."""
+    from tunesmith.config import BUILTIN_MODEL
+    from tunesmith.engines.base import GenerationRequest, no_progress
+    from tunesmith.engines.composer.engine import ComposerEngine
+
+    request = GenerationRequest(prompt=prompt, model=BUILTIN_MODEL, instrumental=instrumental,
+                                duration_seconds=duration, seed=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        ComposerEngine().generate(request, no_progress, Path(tmp))
+        wall = time.perf_counter() - started
+    return wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def sequential(pool: ProcessPoolExecutor, prompts: list[str], duration: int, runs: int,
+               instrumental: bool) -> None:
+    rows = [pool.submit(render, p, duration, 1000 + r, instrumental).result()
+            for r in range(runs) for p in prompts]
+    times = [wall for wall, _ in rows]
+    kind = "instrumental" if instrumental else "with vocals"
+    print(f"{duration:>3} s {kind}: median {statistics.median(times):.2f} s, "
+          f"min {min(times):.2f}, max {max(times):.2f} over {len(times)} tracks "
+          f"({duration / statistics.median(times):.0f}x real time); "
+          f"peak RSS {max(rss for _, rss in rows)} MB")
+
+
+def concurrent(prompts: list[str], duration: int, instrumental: bool) -> None:
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        list(pool.map(render, prompts[:2], [5, 5], [0, 1]))  # warm both workers
+        started = time.perf_counter()
+        futures = [pool.submit(render, p, duration, 7 + i, instrumental)
+                   for i, p in enumerate(prompts[:4])]
+        results = [f.result() for f in futures]
+        wall = time.perf_counter() - started
+    print(f"2 concurrent workers, 4 x {duration} s tracks: {wall:.2f} s wall, "
+          f"{4 * 60 / wall:.1f} tracks/min, {4 * duration / wall:.0f} s of music per second, "
+          f"peak RSS per worker {max(rss for _, rss in results)} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--styles", type=int, default=len(PROMPTS))
+    parser.add_argument("--vocals", action="store_true", help="also time songs with vocals")
+    args = parser.parse_args()
+    prompts = PROMPTS[: args.styles]
+    print(f"{os.cpu_count()} CPUs; {len(prompts)} styles")
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        pool.submit(render, prompts[0], 5, 0).result()  # imports, SoundFont load
+        for duration in (30, 180):
+            sequential(pool, prompts, duration, args.runs, instrumental=True)
+        if args.vocals:
+            sequential(pool, VOCAL_PROMPTS, 180, args.runs, instrumental=False)
+    concurrent(prompts, 180, instrumental=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+"""The mix: part tone, level and pan, reverb and delay sends, sidechain, cues, lo-fi colour.
+
+Tone filters (high-pass, presence, brightness tilt) run on each distinct note sound, not on
+full-length stems: a filter is linear, so shaping a sound before placing it equals shaping
+the part afterwards, for the cost of the few hundred distinct sounds. Reverb and delay run
+once each on mono send buses at half the sample rate: their returns are dark by design, and
+pedalboard's Reverb costs a fifth of the render budget at full rate.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pedalboard import Delay, HighpassFilter, LowpassFilter, Pedalboard, Reverb
+from scipy.signal import butter, sosfilt
+
+from tunesmith.engines.composer import synth
+from tunesmith.engines.composer.instruments import MixSettings
+from tunesmith.engines.composer.score import SAMPLE_RATE, Cue, Production, Score
+
+if TYPE_CHECKING:
+    from tunesmith.engines.composer.render import PartRender
+
+SR = SAMPLE_RATE
+HALF = SR // 2
+_PREDELAY_S = 0.018
+_REVERB_RETURN = 1.2  # wet gain at the default reverb_mix of 0.15 (scaled linearly)
+_DELAY_RETURN = 0.55
+_DUCK_FLOOR = 0.12  # the deepest sidechain dip (-18 dB) at sidechain = 1
+_CUE_SEND = 0.35
+_SATURATION_DRIVE = 0.8
+
+
+# ---- tone: per-sound filters -------------------------------------------------------------
+
+
+def _shelf(freq: float, gain_db: float, high: bool) -> np.ndarray:
+    """RBJ shelving biquad as one second-order section."""
+    a = 10.0 ** (gain_db / 40.0)
+    w0 = 2 * np.pi * freq / SR
+    cos, alpha = np.cos(w0), np.sin(w0) / np.sqrt(2.0)
+    sign = 1.0 if high else -1.0
+    b0 = a * ((a + 1) + sign * (a - 1) * cos + 2 * np.sqrt(a) * alpha)
+    b1 = -2 * sign * a * ((a - 1) + sign * (a + 1) * cos)
+    b2 = a * ((a + 1) + sign * (a - 1) * cos - 2 * np.sqrt(a) * alpha)
+    a0 = (a + 1) - sign * (a - 1) * cos + 2 * np.sqrt(a) * alpha
+    a1 = 2 * sign * ((a - 1) - sign * (a + 1) * cos)
+    a2 = (a + 1) - sign * (a - 1) * cos - 2 * np.sqrt(a) * alpha
+    return np.array([b0, b1, b2, a0, a1, a2]) / a0
+
+
+def _peak(freq: float, gain_db: float, q: float) -> np.ndarray:
+    """RBJ peaking biquad as one second-order section."""
+    a = 10.0 ** (gain_db / 40.0)
+    w0 = 2 * np.pi * freq / SR
+    alpha = np.sin(w0) / (2 * q)
+    b = [1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a]
+    den = [1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a]
+    return np.array(b + den) / den[0]
+
+
+def tone_sos(mix: MixSettings, brightness: float) -> np.ndarray | None:
+    """The part's filter chain (high-pass, low-pass, presence, tilt) or None when flat."""
+    sections: list[np.ndarray] = []
+    if mix.highpass_hz > 22:
+        sections.append(butter(2, mix.highpass_hz, "highpass", fs=SR, output="sos"))
+    if mix.lowpass_hz < 19000:
+        sections.append(butter(2, mix.lowpass_hz, "lowpass", fs=SR, output="sos"))
+    if mix.presence_db:
+        sections.append(_peak(3000.0, mix.presence_db, 0.9)[np.newaxis, :])
+    if abs(brightness) > 0.02:
+        sections.append(_shelf(4500.0, 4.0 * brightness, True)[np.newaxis, :])
+        sections.append(_shelf(180.0, -1.5 * brightness, False)[np.newaxis, :])
+    return np.concatenate(sections) if sections else None
+
+
+def shape_tone(audio: np.ndarray, mix: MixSettings, prod: Production, role: str = "") -> np.ndarray:
+    """A sound through its part's tone chain and drive, always stereo float32.
+
+    The production's saturation drives drums and bass here, per sound, rather than on the
+    whole bus: the same warmth and punch for a fraction of the cost.
+    """
+    if audio.shape[0] == 1:
+        audio = np.repeat(audio, 2, axis=0)
+    sos = tone_sos(mix, prod.brightness)
+    if sos is not None:
+        audio = sosfilt(sos, audio, axis=-1)
+    drive = mix.drive + (prod.saturation * _SATURATION_DRIVE if role in ("drums", "bass") else 0.0)
+    if drive > 0.005:
+        peak = float(np.abs(audio).max()) or 1.0
+        gain = 1.0 + 3.0 * drive
+        audio = np.tanh(audio / peak * gain) * (peak / np.tanh(gain))
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+# ---- placing parts on the buses ----------------------------------------------------------
+
+
+def pan_gains(pan: float) -> tuple[float, float]:
+    """Constant-power balance: (1, 1) at the centre, one side silent at the extremes."""
+    angle = (np.clip(pan, -1.0, 1.0) + 1.0) * np.pi / 4.0
+    return float(np.cos(angle) * np.sqrt(2.0)), float(np.sin(angle) * np.sqrt(2.0))
+
+
+def _cut(sound: np.ndarray, limit: int) -> np.ndarray:
+    """A choked sound: cut at ``limit`` samples with a 5 ms fade."""
+    if not limit or limit >= sound.shape[-1]:
+        return sound
+    out = sound[..., :limit].copy()
+    fade = min(220, limit)
+    out[..., limit - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return out
+
+
+def _place(bus: np.ndarray, sound: np.ndarray, start: int) -> None:
+    end = min(bus.shape[-1], start + sound.shape[-1])
+    if end > start:
+        bus[..., start:end] += sound[..., : end - start]
+
+
+def _width(sound: np.ndarray, factor: float) -> np.ndarray:
+    """Scale the side of a stereo sound (mono sounds are untouched)."""
+    if abs(factor - 1.0) < 0.02:
+        return sound
+    mid = sound.mean(axis=0)
+    side = (sound[0] - sound[1]) * np.float32(0.5 * factor)
+    return np.stack([mid + side, mid - side])
+
+
+def place_part(
+    pr: PartRender, dry: np.ndarray, sends: dict[str, np.ndarray | None], width: float = 0.6
+) -> None:
+    """Add a part, levelled, panned and widened, to a dry bus and its mono send buses."""
+    gain = pr.level_gain()
+    left, right = pan_gains(pr.part.pan)
+    lr = np.array([[left * gain], [right * gain]], dtype=np.float32)
+    levels = {"reverb": pr.part.reverb, "delay": pr.part.delay}
+    factor = float(np.clip(0.4 + width, 0.0, 1.6))
+    ready = {k: _width(v, factor) * lr for k, v in pr.sounds.items()}
+    for start, key, limit in pr.events:
+        _place(dry, _cut(ready[key], limit), start)
+    for name, bus in sends.items():
+        if bus is None or levels[name] <= 0:
+            continue
+        mono = {k: v.mean(axis=0) * np.float32(levels[name]) for k, v in ready.items()}
+        for start, key, limit in pr.events:
+            _place(bus, _cut(mono[key], limit), start)
+
+
+# ---- sidechain ---------------------------------------------------------------------------
+
+
+def duck_envelope(kicks: list[int], n: int, depth: float, bpm: float) -> np.ndarray:
+    """Gain per sample that dips at each kick and recovers over most of a beat."""
+    beat = 60.0 / bpm
+    attack = int(0.004 * SR)
+    recover = int(min(0.6 * beat, 0.32) * SR)
+    t = np.arange(attack + recover, dtype=np.float32)
+    shape = np.where(
+        t < attack, t / attack, 1.0 - np.sin(np.clip((t - attack) / recover, 0, 1) * np.pi / 2) ** 2
+    )
+    template = (1.0 - depth * (1.0 - _DUCK_FLOOR) * shape).astype(np.float32)
+    env = np.ones(n, dtype=np.float32)
+    for start in sorted(set(kicks)):
+        end = min(n, start + template.size)
+        if end > start:
+            np.minimum(env[start:end], template[: end - start], out=env[start:end])
+    return env
+
+
+def kick_onsets(parts: list[PartRender], score: Score) -> list[int]:
+    """Kick positions from the drum parts, or every beat when there is no kick."""
+    kicks = [k for pr in parts for k in pr.kicks]
+    if kicks:
+        return kicks
+    beat = 60.0 / score.bpm
+    return [round(i * beat * SR) for i in range(int(score.duration / beat) + 1)]
+
+
+# ---- send effects ------------------------------------------------------------------------
+
+
+def _down(x: np.ndarray) -> np.ndarray:
+    """Half the sample rate by averaging pairs (the send filters remove what folds)."""
+    m = x.size // 2
+    return (x[0 : 2 * m : 2] + x[1 : 2 * m : 2]) * np.float32(0.5)
+
+
+def add_upsampled(bus: np.ndarray, half_rate: np.ndarray) -> None:
+    """Add a half-rate stereo signal to a full-rate bus, interpolating linearly, in place."""
+    m = min(half_rate.shape[1], bus.shape[1] // 2)
+    x = half_rate[:, :m]
+    bus[:, 0 : 2 * m : 2] += x
+    bus[:, 1 : 2 * m - 1 : 2] += 0.5 * (x[:, :-1] + x[:, 1:])
+
+
+def reverb_return(send: np.ndarray, prod: Production) -> np.ndarray:
+    """The stereo reverb return of a mono send bus, at half rate.
+
+    Two mono reverbs of slightly different size make the left and right tails: as wide as
+    pedalboard's stereo mode, at two thirds of its cost.
+    """
+    pre = int(_PREDELAY_S * SR)
+    shifted = np.concatenate([np.zeros(pre, np.float32), send[: send.size - pre]])
+    low = Pedalboard([HighpassFilter(220.0), LowpassFilter(6500.0)])(
+        _down(shifted)[np.newaxis, :], HALF
+    )
+    size = 0.35 + 0.6 * prod.reverb_size
+    tails = [
+        Reverb(
+            room_size=min(size + offset, 0.98),
+            damping=0.45,
+            wet_level=1.0,
+            dry_level=0.0,
+            width=1.0,
+        )(low, HALF)[0]
+        for offset in (0.0, 0.025)
+    ]
+    return np.stack(tails) * np.float32(_REVERB_RETURN * prod.reverb_mix / 0.15)
+
+
+def delay_return(send: np.ndarray, prod: Production, bpm: float) -> np.ndarray:
+    """The stereo delay return at half rate: tempo-synced echoes, darker, widened."""
+    seconds = float(np.clip(prod.delay_beats * 60.0 / bpm, 0.05, 2.0))
+    board = Pedalboard(
+        [
+            Delay(delay_seconds=seconds, feedback=0.38, mix=1.0),
+            HighpassFilter(300.0),
+            LowpassFilter(4500.0),
+        ]
+    )
+    wet = board(_down(send)[np.newaxis, :], HALF)[0]
+    haas = int(0.011 * HALF)
+    right = np.concatenate([np.zeros(haas, np.float32), wet[: wet.size - haas]])
+    return np.stack([wet, right]) * np.float32(_DELAY_RETURN)
+
+
+# ---- cues --------------------------------------------------------------------------------
+
+
+def _span(cue: Cue, n: int) -> tuple[int, int]:
+    return max(0, round(cue.start * SR)), min(n, round(cue.end * SR))
+
+
+def filter_sweep(bus: np.ndarray, cue: Cue) -> None:
+    """Open a low-pass across the span (the build into a drop), in place."""
+    a, b = _span(cue, bus.shape[-1])
+    if b - a < 256:
+        return
+    frac = np.arange(b - a) / (b - a)
+    start = 18000.0 * 2.0 ** (-6.0 * float(np.clip(cue.amount, 0.0, 1.0)))
+    bus[:, a:b] = synth.sweep_lowpass(bus[:, a:b], start * (18000.0 / start) ** frac, 0.35)
+
+
+def tape_stop(bus: np.ndarray, cue: Cue) -> None:
+    """Slow the music to a halt across the span, like a stopping turntable, in place."""
+    a, b = _span(cue, bus.shape[-1])
+    if b - a < 256:
+        return
+    frac = np.arange(b - a) / (b - a)
+    speed = np.clip(1.0 - frac, 0.0, 1.0) ** 1.6
+    pos = a + np.cumsum(speed) - speed[0]
+    src = np.arange(a, b)
+    seg = np.stack([np.interp(pos, src, ch[a:b]) for ch in bus])
+    seg *= (1.0 - frac) ** 0.5  # the level sinks with the speed, as on tape
+    fade = min(441, b - a)
+    seg[:, -fade:] *= np.linspace(1.0, 0.0, fade)
+    bus[:, a:b] = seg
+
+
+def cue_sound(cue: Cue, seed: int) -> np.ndarray | None:
+    """The sound a cue adds (risers, impacts, downlifters); None for bus effects."""
+    seconds = max(cue.end - cue.start, 0.1)
+    amount = float(np.clip(cue.amount, 0.0, 1.5))
+    if cue.kind == "riser":
+        return synth.riser(seconds, amount, seed)
+    if cue.kind == "downlifter":
+        return synth.downlifter(seconds, amount, seed)
+    if cue.kind == "impact":
+        return synth.impact(seconds, amount, seed)
+    return None
+
+
+# ---- lo-fi colour ------------------------------------------------------------------------
+
+
+def tape_wobble(bus: np.ndarray, amount: float) -> np.ndarray:
+    """Wow and flutter: a slowly varying delay read by interpolation."""
+    n = bus.shape[-1]
+    t = np.arange(n, dtype=np.float64) / SR
+    depth = amount * 0.0016 * SR
+    delay = depth * (1.0 + 0.75 * np.sin(2 * np.pi * 0.55 * t) + 0.2 * np.sin(2 * np.pi * 5.7 * t))
+    pos = np.clip(np.arange(n) - delay, 0.0, n - 1)
+    return np.stack([np.interp(pos, np.arange(n), ch) for ch in bus]).astype(np.float32)
+
+
+def vinyl_noise(n: int, level: float, seed: int) -> np.ndarray:
+    """Crackle (sparse clicks) and hiss, stereo, at ``level`` of full scale."""
+    rng = np.random.default_rng([seed, 77])
+    hiss = rng.standard_normal((2, n), dtype=np.float32)
+    hiss = Pedalboard([HighpassFilter(900.0), LowpassFilter(5500.0)])(hiss, SR) * np.float32(0.05)
+    click_shape = np.exp(-np.arange(90) / 14.0).astype(np.float32)
+    for at in np.sort(rng.integers(0, max(n - 100, 1), size=int(n / SR * 5.0))):
+        amp = float(rng.pareto(2.5) + 0.2) * (1 if rng.random() < 0.5 else -1) * 0.25
+        hiss[int(rng.integers(0, 2)), at : at + 90] += click_shape * np.float32(amp)
+    return hiss * np.float32(level)
+
+
+def lofi_colour(bus: np.ndarray, prod: Production, seed: int) -> np.ndarray:
+    """Tape wobble, band limit, bit reduction and vinyl, as much as the production asks."""
+    if prod.lofi > 0.02:
+        bus = tape_wobble(bus, prod.lofi)
+        bus = LowpassFilter(16000.0 - 9500.0 * prod.lofi)(bus, SR)
+        peak = float(np.abs(bus).max()) or 1.0
+        steps = 2.0 ** (14.0 - 6.0 * prod.lofi)
+        bus = (np.round(bus / peak * steps) / steps * peak).astype(np.float32)
+    if prod.vinyl > 0.01:
+        rms = float(np.sqrt(np.mean(np.square(bus[:, ::8], dtype=np.float64)))) or 0.05
+        bus = bus + vinyl_noise(bus.shape[-1], rms * prod.vinyl * 0.5, seed)
+    return bus
+
+
+# ---- the whole mix -----------------------------------------------------------------------
+
+
+def mix_parts(parts: list[PartRender], score: Score, seed: int = 0) -> np.ndarray:
+    """Sum the parts with sends, ducking, cues and colour: float32 (2, samples), unmastered."""
+    n = round(score.duration * SR)
+    prod = score.production
+    dry = np.zeros((2, n), dtype=np.float32)
+    ducking = prod.sidechain > 0 and any(pr.part.sidechain for pr in parts)
+    ducked = np.zeros((2, n), dtype=np.float32) if ducking else dry
+    sends: dict[str, np.ndarray | None] = {
+        "reverb": np.zeros(n, np.float32)
+        if any(pr.part.reverb > 0 for pr in parts) or score.cues
+        else None,
+        "delay": np.zeros(n, np.float32) if any(pr.part.delay > 0 for pr in parts) else None,
+    }
+    for pr in parts:
+        place_part(pr, ducked if pr.part.sidechain else dry, sends, prod.width)
+    if ducking:
+        ducked *= duck_envelope(kick_onsets(parts, score), n, prod.sidechain, score.bpm)
+        dry += ducked
+        del ducked
+    for cue in score.cues:
+        if cue.kind == "filter_sweep":
+            filter_sweep(dry, cue)
+        elif cue.kind == "tape_stop":
+            tape_stop(dry, cue)
+    _add_cue_sounds(dry, sends["reverb"], score, seed)
+    returns: np.ndarray | None = None  # both returns live at half rate: upsample once
+    if sends["reverb"] is not None and prod.reverb_mix > 0:
+        returns = reverb_return(sends["reverb"], prod)
+    if sends["delay"] is not None:
+        echoes = delay_return(sends["delay"], prod, score.bpm)
+        returns = echoes if returns is None else returns + echoes
+    if returns is not None:
+        add_upsampled(dry, returns)
+    return lofi_colour(dry, prod, seed)
+
+
+def _add_cue_sounds(dry: np.ndarray, reverb: np.ndarray | None, score: Score, seed: int) -> None:
+    """Risers, impacts and downlifters at the level of the music around them."""
+    sounds = [(c, cue_sound(c, seed + i)) for i, c in enumerate(score.cues)]
+    if not any(s is not None for _, s in sounds):
+        return
+    level = float(np.sqrt(np.mean(np.square(dry[:, ::16], dtype=np.float64)))) or 0.05
+    for cue, sound in sounds:
+        if sound is None:
+            continue
+        sound = sound * np.float32(level * 2.2)
+        start = round(cue.start * SR)
+        _place(dry, sound, start)
+        if reverb is not None:
+            _place(reverb, sound.mean(axis=0) * np.float32(_CUE_SEND), start)

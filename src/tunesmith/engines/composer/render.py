@@ -1,0 +1,254 @@
+"""Score → stems → mastered stereo: the entry point of the sound half of the composer.
+
+Each part becomes a :class:`PartRender`: the distinct sounds it needs (one per cache key:
+voice, pitch, quantised length, velocity bucket), already shaped by the part's tone filter,
+and the sample positions where they play. :mod:`mix` places them straight onto the buses, so
+a part never exists as a full-length array unless someone asks for stems.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tunesmith.engines.composer import drumkit, soundfont, synth
+from tunesmith.engines.composer.instruments import (
+    KICK_KEYS,
+    ROLE_LEVEL_DB,
+    GmProgram,
+    Kit,
+    MixSettings,
+    SynthPatch,
+    instrument,
+)
+from tunesmith.engines.composer.mix import mix_parts, shape_tone
+from tunesmith.engines.composer.master import master
+from tunesmith.engines.composer.score import SAMPLE_RATE, Note, Part, Score
+
+SR = SAMPLE_RATE
+Progress = Callable[[float, str], None]
+_LENGTH_STEP = 0.03  # lengths are cached in 3 % steps: inaudible, and notes repeat
+_VELOCITY_STEP = 16
+_HAT_CHOKERS = frozenset({42, 44})  # a closed or pedal hat cuts an open one
+_OPEN_HAT = 46
+_GM_DRUM_HOLD = 0.6  # seconds a SoundFont drum key is held (one-shots mostly ignore it)
+_KIT_REFERENCE_VELOCITY = 120
+_KIT_GROOVE = 1.1  # a full groove measured ~1.1x its kick alone (kick, snare, clap, hats)
+_KIT_MEASURED = 0.5  # a kit with a weak kick is levelled by its groove, 3 dB down
+
+
+@dataclass
+class PartRender:
+    """One part ready to mix: its sounds, where they start, and how loud it plays."""
+
+    part: Part
+    mix: MixSettings
+    sounds: dict[Hashable, np.ndarray] = field(default_factory=dict)
+    events: list[tuple[int, Hashable, int]] = field(default_factory=list)  # start, key, max len
+    power: float = 0.0  # mean square over the samples where it sounds
+    kicks: list[int] = field(default_factory=list)  # kick onsets, for sidechain ducking
+
+    def level_gain(self) -> float:
+        """Linear gain that brings the part to its role's level plus the arranger's trim."""
+        if self.power <= 0:
+            return 0.0
+        target = ROLE_LEVEL_DB.get(self.part.role, -20.0) + self.mix.trim_db + self.part.gain_db
+        return 10.0 ** (target / 20.0) / math.sqrt(self.power)
+
+
+def quantise_length(seconds: float) -> float:
+    """Round a note length onto a 3 % logarithmic grid (cache key)."""
+    seconds = max(seconds, 0.01)
+    step = round(math.log(seconds / 0.01) / math.log1p(_LENGTH_STEP))
+    return 0.01 * (1.0 + _LENGTH_STEP) ** step
+
+
+def velocity_bucket(velocity: int) -> int:
+    """The centre of a velocity's 16-wide bucket (cache key)."""
+    return int(min(127, max(1, (int(velocity) // _VELOCITY_STEP) * _VELOCITY_STEP + 8)))
+
+
+def playable_notes(part: Part, duration: float, mono: bool) -> list[Note]:
+    """Notes inside the track, sorted; a mono voice's note ends where the next begins."""
+    notes = sorted(
+        (n for n in part.notes if 0 <= n.start < duration and n.duration > 0),
+        key=lambda n: (n.start, n.pitch),
+    )
+    if not mono:
+        return notes
+    cut: list[Note] = []
+    for i, note in enumerate(notes):
+        nxt = next((m.start for m in notes[i + 1 :] if m.start > note.start), None)
+        length = note.duration if nxt is None else min(note.duration, nxt - note.start)
+        if length > 0.005:
+            cut.append(Note(note.start, length, note.pitch, note.velocity))
+    return cut
+
+
+# ---- rendering each kind of voice --------------------------------------------------------
+
+
+def _synth_events(
+    pr: PartRender, patch: SynthPatch, notes: list[Note], name: str, bpm: float, seed: int
+) -> None:
+    previous: Note | None = None
+    for note in notes:
+        legato = previous is not None and note.start - (previous.start + previous.duration) < 0.01
+        glide = previous.pitch if legato and patch.slide_time and previous else None
+        key = (
+            name,
+            note.pitch,
+            quantise_length(note.duration),
+            velocity_bucket(note.velocity),
+            glide,
+        )
+        if key not in pr.sounds:
+            pr.sounds[key] = synth.render_note(
+                patch, note.pitch, key[2], key[3], bpm=bpm, glide_from=glide, seed=seed
+            )
+        pr.events.append((round(note.start * SR), key, 0))
+        previous = note
+
+
+def _gm_events(pr: PartRender, voice: GmProgram, notes: list[Note], font: Path) -> None:
+    for note in notes:
+        key = (
+            voice.bank,
+            voice.program,
+            note.pitch,
+            quantise_length(note.duration),
+            velocity_bucket(note.velocity),
+        )
+        if key not in pr.sounds:
+            pr.sounds[key] = soundfont.render_note(
+                font, voice.bank, voice.program, note.pitch, key[3], key[4]
+            )
+        pr.events.append((round(note.start * SR), key, 0))
+
+
+def _open_hat_limit(notes: list[Note], index: int) -> int:
+    """Samples an open hat may ring before the next closed hat chokes it (0 = no limit)."""
+    start = notes[index].start
+    for later in notes[index + 1 :]:
+        if later.pitch in _HAT_CHOKERS and later.start > start:
+            return max(int((later.start - start) * SR), 64)
+    return 0
+
+
+def _kit_events(pr: PartRender, kit: Kit, notes: list[Note], font: Path, seed: int) -> None:
+    counts: dict[int, int] = {}
+    for i, note in enumerate(notes):
+        vel = velocity_bucket(note.velocity)
+        if kit.engine == "synth":
+            variant = counts.get(note.pitch, 0) % drumkit.VARIANTS
+            counts[note.pitch] = counts.get(note.pitch, 0) + 1
+            key: Hashable = ("synth", kit.name, note.pitch, vel, variant)
+            if key not in pr.sounds:
+                pr.sounds[key] = drumkit.render_hit(kit.name, note.pitch, vel, variant, seed)
+        else:
+            key = ("gm", kit.preset, note.pitch, vel)
+            if key not in pr.sounds:
+                pr.sounds[key] = soundfont.render_note(
+                    font, 0, kit.preset, note.pitch, _GM_DRUM_HOLD, vel, drums=True
+                )
+        limit = _open_hat_limit(notes, i) if note.pitch == _OPEN_HAT else 0
+        pr.events.append((round(note.start * SR), key, limit))
+        if note.pitch in KICK_KEYS:
+            pr.kicks.append(round(note.start * SR))
+
+
+def _active_power(pr: PartRender) -> float:
+    """Mean square of the part over the union of the spans where its sounds ring."""
+    energy = {
+        k: float(np.mean(np.square(v, dtype=np.float64), axis=0).sum())
+        for k, v in pr.sounds.items()
+    }
+    total, covered, reach = 0.0, 0, -1
+    for start, key, limit in sorted(pr.events, key=lambda e: e[0]):
+        length = pr.sounds[key].shape[1] if not limit else min(limit, pr.sounds[key].shape[1])
+        total += energy[key] * length / pr.sounds[key].shape[1]
+        end = start + length
+        covered += max(0, end - max(start, reach))
+        reach = max(reach, end)
+    return total / covered if covered else 0.0
+
+
+def render_part(part: Part, score: Score, seed: int = 0, font: Path | None = None) -> PartRender:
+    """Render the distinct sounds of one part and list where they play."""
+    entry = instrument(part.instrument)
+    pr = PartRender(part, entry.mix)
+    voice = entry.voice
+    font = font or soundfont.soundfont_path()
+    if isinstance(voice, SynthPatch):
+        notes = playable_notes(part, score.duration, voice.mono)
+        _synth_events(pr, voice, notes, part.instrument, score.bpm, seed)
+    elif isinstance(voice, Kit):
+        _kit_events(pr, voice, playable_notes(part, score.duration, False), font, seed)
+    else:
+        _gm_events(pr, voice, playable_notes(part, score.duration, False), font)
+    for key, audio in pr.sounds.items():
+        pr.sounds[key] = shape_tone(audio, entry.mix, score.production, part.role)
+    pr.power = _active_power(pr)
+    if isinstance(voice, Kit):
+        # Kits are levelled by their kick, not by what this part plays: a hats-only or
+        # percussion part then sits under the kick as it would on the real kit.
+        reference = _kit_reference_power(voice, entry.mix, score, font, seed)
+        pr.power = max(_KIT_GROOVE * reference, _KIT_MEASURED * pr.power)
+    return pr
+
+
+def _kit_reference_power(kit: Kit, mix: MixSettings, score: Score, font: Path, seed: int) -> float:
+    """Mean square of the kit's kick struck once per half second (a steady four-to-the-floor)."""
+    if kit.engine == "synth":
+        kick = drumkit.render_hit(kit.name, 36, _KIT_REFERENCE_VELOCITY, 0, seed)
+    else:
+        kick = soundfont.render_note(
+            font, 0, kit.preset, 36, _GM_DRUM_HOLD, _KIT_REFERENCE_VELOCITY, drums=True
+        )
+    kick = shape_tone(kick, mix, score.production, "drums")
+    return float(np.square(kick, dtype=np.float64).mean(axis=0).sum()) / (0.5 * SR)
+
+
+def render_parts(score: Score, seed: int = 0, font: Path | None = None) -> list[PartRender]:
+    """Every part of the score with notes, rendered."""
+    return [render_part(p, score, seed, font) for p in score.parts if p.notes]
+
+
+def render_stems(score: Score, seed: int = 0) -> dict[str, np.ndarray]:
+    """Each part on its own, levelled but unmixed: name → float32 (2, samples)."""
+    n = round(score.duration * SR)
+    stems: dict[str, np.ndarray] = {}
+    for pr in render_parts(score, seed):
+        stem = np.zeros((2, n), dtype=np.float32)
+        gain = np.float32(pr.level_gain())
+        for start, key, limit in pr.events:
+            sound = pr.sounds[key]
+            end = min(n, start + (limit or sound.shape[1]))
+            stem[:, start:end] += sound[:, : end - start] * gain
+        stems[pr.part.name] = stem
+    return stems
+
+
+def render_score(score: Score, seed: int = 1234, progress: Progress | None = None) -> np.ndarray:
+    """Render, mix and master a score: float32 (2, round(duration * 44100)).
+
+    ``progress(fraction, stage)`` is called between stages; an exception it raises cancels.
+    """
+    report = progress or (lambda fraction, stage: None)
+    report(0.0, "render")
+    parts = render_parts(score, seed)
+    report(0.45, "mix")
+    mixed = mix_parts(parts, score, seed)
+    report(0.75, "master")
+    audio = master(mixed, score.production)
+    report(1.0, "master")
+    return audio
+
+
+def soundfont_path() -> Path:
+    """The SoundFont the GM voices and acoustic kits are played from."""
+    return soundfont.soundfont_path()
