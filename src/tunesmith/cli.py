@@ -1,4 +1,4 @@
-"""The ``tunesmith`` command: serve, generate, models, analyze."""
+"""The ``tunesmith`` command: serve, generate, models, analyze, wallet, ledger, router."""
 
 from __future__ import annotations
 
@@ -57,6 +57,9 @@ def generate(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the MP3.")] = Path("track.mp3"),
     server: Annotated[Optional[str], typer.Option(help="Use this server instead of generating here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API response as JSON.")] = False,
+    pay: Annotated[bool, typer.Option("--pay/--no-pay",
+                                      help="With --server: pay a 402 from the wallet, within "
+                                           "the spend caps.")] = True,
 ) -> None:
     """Make one track, here (default) or on a server, and save it."""
     from tunesmith.api.schemas import GenerationBody
@@ -70,7 +73,7 @@ def generate(
         raise typer.Exit(2) from exc
     with _progress_reporter() as report:
         if server:
-            response = _generate_remote(server, body, output, report)
+            response = _generate_remote(server, body, output, report, pay)
         else:
             response = _generate_local(body, output, report)
     if as_json:
@@ -89,17 +92,37 @@ def _first_error(exc: ValueError) -> str:
     return str(exc)
 
 
-def _generate_remote(server: str, body: Any, output: Path, report: Any) -> dict[str, Any]:
-    from tunesmith.client import Client, TunesmithError
+def _generate_remote(server: str, body: Any, output: Path, report: Any,
+                     pay: bool = True) -> dict[str, Any]:
+    from tunesmith.client import Client, PaymentRequiredError, TunesmithError
 
+    handler = _wallet_payer() if pay else None
     try:
-        with Client(server) as client:
+        with Client(server, pay=handler) as client:
             result = client.generate(**body.model_dump(exclude_none=True), on_progress=report)
             client.download(result.data[0].url, output)
     except TunesmithError as exc:
         err.print(f"[red]error:[/red] {exc}")
+        if isinstance(exc, PaymentRequiredError) and handler is None:
+            err.print("this server charges per track: create a wallet (`tunesmith wallet "
+                      "create`), fund it, and call again with --pay")
         raise typer.Exit(1) from exc
+    if result.receipt:
+        err.print(f"paid: transaction {result.receipt}")
     return result.raw
+
+
+def _wallet_payer() -> Any:
+    """The SDK payment handler for the configured wallet, or None when there is no wallet."""
+    from tunesmith.client import pay_with
+    from tunesmith.payments import SpendPolicy, Wallet, WalletError
+
+    settings = _settings()
+    try:
+        wallet = Wallet.from_settings(settings)
+    except WalletError:
+        return None
+    return pay_with(wallet, SpendPolicy.from_settings(settings))
 
 
 def _generate_local(body: Any, output: Path, report: Any) -> dict[str, Any]:
@@ -221,6 +244,150 @@ def analyze(
             typer.echo(line)
     if png:
         err.print(f"spectrogram written to {png}")
+
+
+wallet_app = typer.Typer(help="The local wallet that pays x402 servers.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The server's local payment ledger (in the data dir).",
+                         no_args_is_help=True)
+app.add_typer(wallet_app, name="wallet")
+app.add_typer(ledger_app, name="ledger")
+
+
+@wallet_app.command("create")
+def wallet_create(
+    file: Annotated[Optional[Path], typer.Option(help="Key file (default: wallet_file).")] = None,
+) -> None:
+    """Make a new key file (mode 0600); never overwrites one."""
+    from tunesmith.payments import Wallet, WalletError
+
+    target = file or _settings().wallet_file
+    try:
+        wallet = Wallet.create(target)
+    except WalletError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    typer.echo(wallet.address)
+    err.print(f"wallet key written to {wallet.path} (keep it secret; back it up)")
+
+
+@wallet_app.command("show")
+def wallet_show(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+                ) -> None:
+    """The paying address, where its key comes from, and today's spend against the caps."""
+    from tunesmith.payments import SpendPolicy, Wallet, WalletError
+
+    settings = _settings()
+    try:
+        wallet = Wallet.from_settings(settings)
+    except WalletError as exc:
+        err.print(f"[red]{exc}[/red]; run `tunesmith wallet create`")
+        raise typer.Exit(1) from exc
+    policy = SpendPolicy.from_settings(settings)
+    info = {"address": wallet.address,
+            "source": "TUNESMITH_WALLET_KEY" if settings.wallet_key else str(wallet.path),
+            "network": settings.network, "spent_today_usd": str(policy.spent_today()),
+            "max_usd_per_request": settings.max_usd_per_request,
+            "max_usd_per_day": settings.max_usd_per_day}
+    _print_record(info, as_json)
+
+
+def _ledger() -> Any:
+    from tunesmith.payments import LedgerFacilitator
+
+    settings = _settings()
+    if settings.facilitator_url:
+        err.print("[yellow]note:[/yellow] this server uses the facilitator at "
+                  f"{settings.facilitator_url}; the local ledger is not what it charges")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return LedgerFacilitator(f"sqlite:///{settings.data_dir / 'ledger.db'}",
+                             network=settings.network)
+
+
+@ledger_app.command("fund")
+def ledger_fund(
+    address: Annotated[str, typer.Argument(help="0x address to credit.")],
+    amount: Annotated[str, typer.Argument(help="USD (USDC) to credit, e.g. 5 or 0.25.")],
+) -> None:
+    """Credit test USDC to an address on the local ledger (a faucet; no real money)."""
+    try:
+        balance = _ledger().fund(address, amount)
+    except ValueError as exc:
+        err.print(f"[red]cannot fund:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    from tunesmith.payments import atomic_to_usd
+
+    typer.echo(f"{address}: {atomic_to_usd(balance)} USDC")
+
+
+@ledger_app.command("balance")
+def ledger_balance(address: Annotated[str, typer.Argument(help="0x address.")]) -> None:
+    """An address's balance on the local ledger."""
+    try:
+        typer.echo(f"{address}: {_ledger().balance(address)} USDC")
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@ledger_app.command("payments")
+def ledger_payments(
+    status: Annotated[Optional[str], typer.Option(help="Only this status (reserved, settling, "
+                                                       "settled, released, failed).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every payment the server took, for reconciliation: payer, amount, job, status, tx."""
+    from tunesmith.jobs.store import make_engine
+    from tunesmith.payments import PaymentRecords, atomic_to_usd, create_tables
+
+    engine = make_engine(_settings().resolved_database_url)
+    create_tables(engine)
+    rows = [{"created": r.created_at.isoformat(timespec="seconds"), "payer": r.payer,
+             "usd": str(atomic_to_usd(r.amount)), "model": r.model, "job": r.job_id,
+             "status": r.status, "tx": r.tx_hash, "reason": r.reason}
+            for r in PaymentRecords(engine).list(status, limit=100_000)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table("created", "payer", "usd", "job", "status", "tx / reason")
+    for row in rows:
+        table.add_row(row["created"], row["payer"], row["usd"], row["job"] or "-",
+                      row["status"], row["tx"] or row["reason"] or "")
+    Console().print(table)
+
+
+@app.command("router")
+def router_command(
+    port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default 8402).")] = None,
+    upstream: Annotated[Optional[str], typer.Option(
+        help="Server to forward to and pay (ours, or https://blockrun.ai/api).")] = None,
+) -> None:
+    """A local paying proxy: call it without payment headers; it pays from your wallet."""
+    import uvicorn
+
+    from tunesmith.payments import WalletError
+    from tunesmith.router import build_router_app
+
+    settings = _settings(router_port=port, router_upstream=upstream)
+    try:
+        router_app = build_router_app(settings)
+    except WalletError as exc:
+        err.print(f"[red]no wallet to pay with:[/red] {exc}; run `tunesmith wallet create` "
+                  "or set TUNESMITH_WALLET_KEY")
+        raise typer.Exit(1) from exc
+    err.print(f"tunesmith router on [bold]http://127.0.0.1:{settings.router_port}[/bold] -> "
+              f"{settings.router_upstream} (caps ${settings.max_usd_per_request}/call, "
+              f"${settings.max_usd_per_day}/day)")
+    uvicorn.run(router_app, host="127.0.0.1", port=settings.router_port, log_level="info")
+
+
+def _print_record(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        typer.echo(f"{key}: {value}")
 
 
 def _yes(flag: bool) -> str:

@@ -16,10 +16,12 @@ from tunesmith import __version__
 from tunesmith.api.errors import install_error_handlers
 from tunesmith.api.limits import BodyLimit, RateLimiter
 from tunesmith.api.metrics import Metrics, MetricsMiddleware
+from tunesmith.api.payment import PaymentDesk, install_payment_errors
 from tunesmith.api.routes import router
 from tunesmith.api.service import GenerationService
 from tunesmith.config import Settings
 from tunesmith.jobs.pool import WorkerPool
+from tunesmith.jobs.settlement import Settlement
 from tunesmith.jobs.store import Clock, JobStore
 from tunesmith.storage import LocalStore
 
@@ -48,15 +50,24 @@ def build_app(settings: Settings | None = None, clock: Clock = time.time,
     app.state.settings, app.state.tracks, app.state.pool = settings, tracks, pool
     app.state.service = GenerationService(settings, jobs, tracks, clock)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, clock)
+    app.state.payments = _payment_desk(settings, jobs, pool, clock)
     metrics = Metrics()
     metrics.watch_jobs(jobs.counts, lambda: pool.alive() if pool else 0)
     install_error_handlers(app)
+    install_payment_errors(app)
     app.include_router(router)
     app.include_router(router, prefix="/api")
     _add_operations_routes(app, jobs, pool, metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _payment_desk(settings: Settings, jobs: JobStore, pool: WorkerPool | None,
+                  clock: Clock) -> PaymentDesk | None:
+    """The payment desk when payments are on (sharing the pool's settlement when there is one)."""
+    settlement = pool.settlement if pool else Settlement.from_settings(settings, jobs, clock)
+    return PaymentDesk(settlement, clock) if settlement else None
 
 
 def _add_operations_routes(app: FastAPI, jobs: JobStore, pool: WorkerPool | None,

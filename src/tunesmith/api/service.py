@@ -52,23 +52,32 @@ class GenerationService:
             raise ApiError(429, f"the generation queue is full ({active} jobs); retry in "
                            f"{retry} s", "queue_full", headers={"Retry-After": str(retry)})
 
+    def existing(self, body: GenerationBody, entry: ModelEntry,
+                 idempotency_key: str | None) -> Job | None:
+        """The job an Idempotency-Key already made for this same request (409 if another)."""
+        if not idempotency_key:
+            return None
+        found = self.jobs.by_idempotency_key(idempotency_key)
+        if found is None:
+            return None
+        return self._same(found, request_hash(entry.model_id, body.engine_request(), body.seed))
+
     def submit(self, body: GenerationBody, entry: ModelEntry, client: str,
-               idempotency_key: str | None, payment: dict[str, Any] | None = None
-               ) -> tuple[Job, bool]:
+               idempotency_key: str | None, payment: dict[str, Any] | None = None,
+               job_id: str | None = None) -> tuple[Job, bool]:
         """Queue a job (or find the one an idempotency key already made)."""
         seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
         request = body.engine_request()
         fingerprint = request_hash(entry.model_id, request, body.seed)
-        if idempotency_key:
-            existing = self.jobs.by_idempotency_key(idempotency_key)
-            if existing is not None:
-                return self._same(existing, fingerprint), False
+        found = self.existing(body, entry, idempotency_key)
+        if found is not None:
+            return found, False
         self.check_queue()
         try:
             return self.jobs.create(model=entry.model_id, request=request, seed=seed,
                                     deadline_s=self.settings.job_deadline_seconds,
                                     client=client, idempotency_key=idempotency_key,
-                                    request_hash=fingerprint, payment=payment)
+                                    request_hash=fingerprint, payment=payment, job_id=job_id)
         except IdempotencyConflict as exc:
             raise _conflict(str(exc)) from exc
 

@@ -7,6 +7,7 @@ from tunesmith.client.errors import (
     InternalServerError, NotFoundError, PaymentRequiredError, PermissionDeniedError,
     RateLimitError, ServiceUnavailableError, SpendCapExceeded, TunesmithError,
 )
+from tunesmith.client.payment import WalletPayer, pay_with
 from tunesmith.client.sync_client import Client
 from tunesmith.client.types import Generation, Job, TrackInfo
 
@@ -15,5 +16,5 @@ __all__ = [
     "Client", "ConflictError", "GatewayTimeoutError", "Generation", "GenerationCanceledError",
     "GenerationFailedError", "GoneError", "InternalServerError", "Job", "NotFoundError",
     "PaymentRequiredError", "PermissionDeniedError", "RateLimitError", "ServiceUnavailableError",
-    "SpendCapExceeded", "TrackInfo", "TunesmithError",
+    "SpendCapExceeded", "TrackInfo", "TunesmithError", "WalletPayer", "pay_with",
 ]

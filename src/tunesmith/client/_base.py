@@ -29,6 +29,22 @@ class PaymentHandler(Protocol):
     def __call__(self, response: httpx.Response) -> dict[str, str] | None: ...
 
 
+# Request headers that carry a payment; a paid job's polls resend them to prove who paid.
+PAYMENT_HEADERS = ("payment-signature", "x-payment", "x-payer-signature")
+
+
+def payment_proof(headers: httpx.Headers) -> dict[str, str]:
+    """The payment headers a request carried (empty when it was not paid)."""
+    return {name: headers[name] for name in PAYMENT_HEADERS if name in headers}
+
+
+def refund(pay: PaymentHandler | None, headers: dict[str, str]) -> None:
+    """Tell a handler that keeps spend records that this payment was not charged."""
+    give_back = getattr(pay, "refund", None)
+    if headers and callable(give_back):
+        give_back(headers)
+
+
 def generation_body(prompt: str, model: str | None, instrumental: bool, lyrics: str | None,
                     duration_seconds: int, seed: int | None) -> dict[str, Any]:
     body: dict[str, Any] = {"prompt": prompt, "instrumental": instrumental,
@@ -71,7 +87,7 @@ def backoff_seconds(attempt: int, response: httpx.Response | None = None) -> flo
 def parse_generation_answer(response: httpx.Response) -> Generation | Job:
     """200 → Generation, 202 → Job, anything else → the typed error."""
     if response.status_code == 200:
-        return Generation.from_json(response.json())
+        return Generation.from_json(response.json(), response.headers)
     if response.status_code == 202:
         return Job.from_json(response.json())
     raise error_for(response)
@@ -84,7 +100,8 @@ def parse_job(response: httpx.Response) -> Generation | Job:
     body = response.json()
     job = Job.from_json(body)
     if job.status == "completed":
-        return Generation.from_json({**body, "created": body.get("created", 0)})
+        return Generation.from_json({**body, "created": body.get("created", 0)},
+                                    response.headers)
     if job.status == "failed":
         raise GenerationFailedError(f"generation {job.id} failed: {job.error_message}", job)
     if job.status == "canceled":

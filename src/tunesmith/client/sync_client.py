@@ -11,9 +11,12 @@ import httpx
 from tunesmith.client._base import (
     DEFAULT_BASE_URL, DEFAULT_TIMEOUT, PaymentHandler, ProgressCallback, api_root,
     backoff_seconds, generation_body, generation_headers, parse_generation_answer, parse_job,
-    should_retry,
+    payment_proof, refund, should_retry,
 )
-from tunesmith.client.errors import APIConnectionError, APITimeoutError, TunesmithError, error_for
+from tunesmith.client.errors import (
+    APIConnectionError, APIStatusError, APITimeoutError, GenerationFailedError, TunesmithError,
+    error_for,
+)
 from tunesmith.client.types import Generation, Job, TrackInfo
 
 
@@ -31,6 +34,8 @@ class Client:
                  headers: dict[str, str] | None = None):
         self.root = api_root(base_url)
         self.max_retries, self.poll_interval, self.pay = max_retries, poll_interval, pay
+        # Payment headers of paid jobs still polled: the server wants them as proof of payer.
+        self._proofs: dict[str, dict[str, str]] = {}
         self._http = httpx.Client(timeout=timeout, transport=transport, headers=headers,
                                   follow_redirects=True)
 
@@ -62,13 +67,33 @@ class Client:
                ) -> Generation | Job:
         """One POST: the finished Generation, or the Job to poll."""
         body = generation_body(prompt, model, instrumental, lyrics, duration_seconds, seed)
+        return self.submit(body, idempotency_key=idempotency_key, respond_async=respond_async)
+
+    def submit(self, body: dict[str, Any], *, idempotency_key: str | None = None,
+               respond_async: bool = False) -> Generation | Job:
+        """POST a request body as given (the router forwards its callers' bodies this way)."""
         headers = generation_headers(idempotency_key, respond_async)
         response = self._request("POST", f"{self.root}/audio/generations", json=body,
                                  headers=headers)
-        return parse_generation_answer(response)
+        answer = parse_generation_answer(response)
+        proof = payment_proof(response.request.headers)
+        if isinstance(answer, Job) and proof:
+            self._proofs[answer.id] = proof
+        return answer
 
     def get(self, job_id: str) -> Generation | Job:
-        return parse_job(self._request("GET", f"{self.root}/audio/generations/{job_id}"))
+        """Poll a job (a paid one with the payment that paid for it)."""
+        proof = self._proofs.get(job_id, {})
+        response = self._request("GET", f"{self.root}/audio/generations/{job_id}",
+                                 headers=proof)
+        try:
+            state = parse_job(response)
+        except GenerationFailedError:
+            refund(self.pay, self._proofs.pop(job_id, {}))  # a failed job is not charged
+            raise
+        if isinstance(state, Generation):
+            self._proofs.pop(job_id, None)
+        return state
 
     def wait(self, job_id: str, *, on_progress: ProgressCallback | None = None,
              timeout: float = 3600.0) -> Generation:
@@ -87,8 +112,14 @@ class Client:
             time.sleep(self.poll_interval)
 
     def cancel(self, job_id: str) -> Job:
-        response = self._request("DELETE", f"{self.root}/audio/generations/{job_id}")
-        return Job.from_json(response.json())
+        """Cancel a job; a canceled paid job is not charged."""
+        proof = self._proofs.get(job_id, {})
+        response = self._request("DELETE", f"{self.root}/audio/generations/{job_id}",
+                                 headers=proof)
+        job = Job.from_json(response.json())
+        if job.status == "canceled":
+            refund(self.pay, self._proofs.pop(job_id, {}))
+        return job
 
     def models(self) -> list[dict[str, Any]]:
         data: list[dict[str, Any]] = self._request("GET", f"{self.root}/models").json()["data"]
@@ -134,7 +165,12 @@ class Client:
                 extra = self.pay(response)
                 if extra:  # one payment per call, never a second one
                     headers = {**kwargs.pop("headers", {}), **extra}
-                    return self._request(method, url, allow_pay=False, headers=headers, **kwargs)
+                    try:
+                        return self._request(method, url, allow_pay=False, headers=headers,
+                                             **kwargs)
+                    except APIStatusError:
+                        refund(self.pay, extra)  # the server refused or failed: not charged
+                        raise
             if should_retry(response.status_code) and attempt < self.max_retries:
                 time.sleep(backoff_seconds(attempt, response))
                 continue

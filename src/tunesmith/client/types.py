@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,11 +36,18 @@ class Generation:
     model: str
     data: list[TrackInfo]
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Transaction of the payment (X-Payment-Receipt) and the x402 PAYMENT-RESPONSE, if paid.
+    receipt: str | None = None
+    payment_response: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> Generation:
+    def from_json(cls, body: dict[str, Any],
+                  headers: Mapping[str, str] | None = None) -> Generation:
+        headers = headers or {}
         return cls(id=body.get("id"), created=body.get("created", 0), model=body.get("model", ""),
-                   data=[TrackInfo.from_json(d) for d in body.get("data", [])], raw=body)
+                   data=[TrackInfo.from_json(d) for d in body.get("data", [])], raw=body,
+                   receipt=headers.get("X-Payment-Receipt"),
+                   payment_response=headers.get("PAYMENT-RESPONSE"))
 
 
 @dataclass

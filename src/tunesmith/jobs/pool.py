@@ -22,6 +22,7 @@ from typing import Any
 
 from tunesmith.config import Settings
 from tunesmith.jobs.models import TERMINAL, Job
+from tunesmith.jobs.settlement import Settlement
 from tunesmith.jobs.store import Clock, JobStore
 from tunesmith.jobs.worker import worker_main
 from tunesmith.storage import LocalStore
@@ -31,6 +32,7 @@ log = logging.getLogger("tunesmith.pool")
 SUPERVISE_SECONDS = 0.25
 GRACE_SECONDS = 5.0  # how long a worker may take to notice a cancel or a deadline
 SWEEP_SECONDS = 60.0
+RECONCILE_SECONDS = 1.0  # how often reserved payments of ended jobs are settled or released
 
 
 @dataclass
@@ -55,11 +57,14 @@ class WorkerPool:
         self._spawned = 0
         self._thread = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
         self._last_sweep = 0.0
+        self._last_reconcile = 0.0
         self._running = False
+        self.settlement = Settlement.from_settings(settings, jobs, clock)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
         self._recover_previous_run()
+        self.reconcile_payments()
         self._slots = [self._spawn() for _ in range(self.settings.workers)]
         self._running = True
         self._thread.start()
@@ -107,6 +112,9 @@ class WorkerPool:
             self._check_running(job, now)
         self._check_busy_slots(now)
         self._fail_overdue_queued(now)
+        if now - self._last_reconcile > RECONCILE_SECONDS:
+            self._last_reconcile = now
+            self.reconcile_payments()
         if now - self._last_sweep > SWEEP_SECONDS:
             self._last_sweep = now
             self.sweep(now)
@@ -182,6 +190,12 @@ class WorkerPool:
         for job in self.jobs.in_progress():
             if job.worker and job.worker.startswith(host):
                 self._recover(job.id, job.worker, "the server restarted")
+
+    def reconcile_payments(self) -> int:
+        """Settle or release payments whose job ended (timeout, lost worker, crash, restart)."""
+        if self.settlement is None:
+            return 0
+        return self.settlement.reconcile()
 
     def sweep(self, now: float) -> int:
         """Delete tracks past their lifetime and files no job owns."""

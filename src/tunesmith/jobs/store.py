@@ -67,20 +67,23 @@ class JobStore:
     # -- creation and lookup -------------------------------------------------------------------
     def create(self, *, model: str, request: dict[str, Any], seed: int, deadline_s: float,
                client: str = "", idempotency_key: str | None = None, request_hash: str = "",
-               payment: dict[str, Any] | None = None) -> tuple[Job, bool]:
+               payment: dict[str, Any] | None = None,
+               job_id: str | None = None) -> tuple[Job, bool]:
         """Insert a queued job; with an idempotency key already used, return that job instead.
 
-        Returns ``(job, created)``.
+        ``job_id`` lets a caller name the job before it exists (a payment is reserved for it
+        first). Returns ``(job, created)``.
         """
         if idempotency_key:
             existing = self.by_idempotency_key(idempotency_key)
             if existing is not None:
                 return self._same_request(existing, request_hash), False
         now = self.clock()
-        job = Job(id=new_job_id(), status=QUEUED, model=model, request=request, seed=seed,
-                  client=client, idempotency_key=idempotency_key, request_hash=request_hash,
-                  created_at=now, updated_at=now, deadline_at=now + deadline_s, progress=0.0,
-                  stage="queued", attempts=0, payment=payment)
+        job = Job(id=job_id or new_job_id(), status=QUEUED, model=model, request=request,
+                  seed=seed, client=client, idempotency_key=idempotency_key,
+                  request_hash=request_hash, created_at=now, updated_at=now,
+                  deadline_at=now + deadline_s, progress=0.0, stage="queued", attempts=0,
+                  payment=payment)
         try:
             with self.session() as s:
                 s.add(job)
@@ -206,6 +209,20 @@ class JobStore:
                                   Job.worker == worker)
                 .values(status=QUEUED, worker=None, lease_expires_at=None, stage="queued",
                         progress=0.0, updated_at=now, attempts=attempts)
+            ).rowcount
+        return bool(done)
+
+    def withhold(self, job_id: str, code: str, message: str, status: int = 402) -> bool:
+        """A completed job whose payment could not be settled ends failed; its link never left.
+
+        The track file is no longer owned by a completed job, so the sweep deletes it.
+        """
+        now = self.clock()
+        with self.session() as s:
+            done = s.execute(
+                update(Job).where(Job.id == job_id, Job.status == COMPLETED)
+                .values(status=FAILED, stage="failed", error_code=code, error_message=message,
+                        error_status=status, updated_at=now)
             ).rowcount
         return bool(done)
 

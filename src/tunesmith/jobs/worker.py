@@ -21,6 +21,7 @@ from tunesmith.config import Settings
 from tunesmith.engines.base import Engine, EngineError, GenerationCanceled, GenerationRequest
 from tunesmith.engines.registry import load_engine, model_entries
 from tunesmith.jobs.models import IN_PROGRESS, Job
+from tunesmith.jobs.settlement import Settlement
 from tunesmith.jobs.store import JobStore
 from tunesmith.storage import LocalStore
 
@@ -58,6 +59,7 @@ class WorkerContext:
     jobs: JobStore
     tracks: LocalStore
     engines: dict[str, Engine] = field(default_factory=dict)
+    settlement: Settlement | None = None
 
     def engine(self, model: str) -> Engine:
         if model not in self.engines:
@@ -87,9 +89,10 @@ def worker_main(settings_data: dict[str, Any], name: str, stop: EventType,
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _install_signal_handlers()
     settings = Settings(**settings_data)
-    ctx = WorkerContext(name=name, settings=settings,
-                        jobs=JobStore(settings.resolved_database_url),
-                        tracks=LocalStore(settings.tracks_dir, settings.secret_bytes()))
+    jobs = JobStore(settings.resolved_database_url)
+    ctx = WorkerContext(name=name, settings=settings, jobs=jobs,
+                        tracks=LocalStore(settings.tracks_dir, settings.secret_bytes()),
+                        settlement=Settlement.from_settings(settings, jobs))
     try:
         _work(ctx, stop, events)
     except WorkerShutdown:
@@ -136,6 +139,21 @@ def run_job(ctx: WorkerContext, job: Job) -> None:
     finally:
         beat.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+        _finish_payment(ctx, job.id)
+
+
+def _finish_payment(ctx: WorkerContext, job_id: str) -> None:
+    """Settle (completed) or release (failed, canceled) the job's payment at once.
+
+    A no-op for a job still active (requeued on shutdown); if this process dies first, the
+    supervisor's reconciliation does it instead.
+    """
+    if ctx.settlement is None:
+        return
+    try:
+        ctx.settlement.finish(job_id)
+    except Exception:  # payment trouble must not end the worker; reconciliation retries
+        log.exception("finishing the payment of job %s failed", job_id)
 
 
 def _generate_and_store(ctx: WorkerContext, job: Job, workdir: Path) -> None:
