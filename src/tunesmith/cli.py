@@ -6,7 +6,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,9 +28,9 @@ def _settings(**overrides: Any) -> Settings:
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port to listen on.")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes.")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Start the HTTP API with its worker processes."""
     import uvicorn
@@ -49,14 +49,19 @@ def serve(
 @app.command()
 def generate(
     prompt: Annotated[str, typer.Argument(help="Music style, mood or description.")],
-    lyrics_file: Annotated[Optional[Path], typer.Option(help="File with lyrics to sing.")] = None,
+    lyrics_file: Annotated[Path | None, typer.Option(help="File with lyrics to sing.")] = None,
     instrumental: Annotated[bool, typer.Option(help="No vocals.")] = False,
     duration: Annotated[int, typer.Option(help="Length in seconds, 5-240.")] = 30,
-    seed: Annotated[Optional[int], typer.Option(help="Seed: same request + seed = same track.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Model id (see `tunesmith models`).")] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the MP3.")] = Path("track.mp3"),
-    server: Annotated[Optional[str], typer.Option(help="Use this server instead of generating here.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the API response as JSON.")] = False,
+    seed: Annotated[int | None,
+                    typer.Option(help="Seed: same request + seed = same track.")] = None,
+    model: Annotated[str | None,
+                     typer.Option(help="Model id (see `tunesmith models`).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output",
+                                         help="Where to write the MP3.")] = Path("track.mp3"),
+    server: Annotated[str | None,
+                      typer.Option(help="Use this server instead of generating here.")] = None,
+    as_json: Annotated[bool,
+                       typer.Option("--json", help="Print the API response as JSON.")] = False,
     pay: Annotated[bool, typer.Option("--pay/--no-pay",
                                       help="With --server: pay a 402 from the wallet, within "
                                            "the spend caps.")] = True,
@@ -151,7 +156,7 @@ def _generate_local(body: Any, output: Path, report: Any) -> dict[str, Any]:
         output.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(track.path, output)
     plan = track.plan
-    item = {"url": output.resolve().as_uri(), "duration_seconds": int(round(track.duration_seconds)),
+    item = {"url": output.resolve().as_uri(), "duration_seconds": round(track.duration_seconds),
             "lyrics": track.lyrics, "seed": seed, "style": plan.get("style"),
             "bpm": plan.get("bpm"), "key": plan.get("key"),
             "time_signature": plan.get("time_signature"),
@@ -191,7 +196,7 @@ class _progress_reporter:
 
 @app.command()
 def models(
-    server: Annotated[Optional[str], typer.Option(help="List a server's models.")] = None,
+    server: Annotated[str | None, typer.Option(help="List a server's models.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List models with price, capabilities and availability."""
@@ -223,7 +228,7 @@ def models(
 def analyze(
     file: Annotated[Path, typer.Argument(help="Audio file (MP3, WAV, FLAC...).", exists=True,
                                          dir_okay=False)],
-    png: Annotated[Optional[Path], typer.Option(help="Also draw a spectrogram picture here.")] = None,
+    png: Annotated[Path | None, typer.Option(help="Also draw a spectrogram picture here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Tempo, key, loudness, true peak, duration and sections of a track."""
@@ -255,7 +260,7 @@ app.add_typer(ledger_app, name="ledger")
 
 @wallet_app.command("create")
 def wallet_create(
-    file: Annotated[Optional[Path], typer.Option(help="Key file (default: wallet_file).")] = None,
+    file: Annotated[Path | None, typer.Option(help="Key file (default: wallet_file).")] = None,
 ) -> None:
     """Make a new key file (mode 0600); never overwrites one."""
     from tunesmith.payments import Wallet, WalletError
@@ -331,7 +336,7 @@ def ledger_balance(address: Annotated[str, typer.Argument(help="0x address.")]) 
 
 @ledger_app.command("payments")
 def ledger_payments(
-    status: Annotated[Optional[str], typer.Option(help="Only this status (reserved, settling, "
+    status: Annotated[str | None, typer.Option(help="Only this status (reserved, settling, "
                                                        "settled, released, failed).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -359,8 +364,8 @@ def ledger_payments(
 
 @app.command("router")
 def router_command(
-    port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default 8402).")] = None,
-    upstream: Annotated[Optional[str], typer.Option(
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default 8402).")] = None,
+    upstream: Annotated[str | None, typer.Option(
         help="Server to forward to and pay (ours, or https://blockrun.ai/api).")] = None,
 ) -> None:
     """A local paying proxy: call it without payment headers; it pays from your wallet."""

@@ -29,9 +29,10 @@ class AsyncClient:
     ...     await c.download(track, "lofi.mp3")
     """
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-                 max_retries: int = 3, poll_interval: float = 2.0,
-                 pay: PaymentHandler | None = None, transport: httpx.AsyncBaseTransport | None = None,
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, *,
+                 timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_retries: int = 3,
+                 poll_interval: float = 2.0, pay: PaymentHandler | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None,
                  headers: dict[str, str] | None = None):
         self.root = api_root(base_url)
         self.max_retries, self.poll_interval, self.pay = max_retries, poll_interval, pay

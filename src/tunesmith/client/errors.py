@@ -52,7 +52,8 @@ class APIStatusError(TunesmithError):
         self.param: str | None = error.get("param")
         self.job_id: str | None = error.get("job_id")
         retry = response.headers.get("Retry-After", "")
-        self.retry_after: float | None = float(retry) if retry.replace(".", "", 1).isdigit() else None
+        numeric = retry.replace(".", "", 1).isdigit()
+        self.retry_after: float | None = float(retry) if numeric else None
 
 
 class BadRequestError(APIStatusError):
