@@ -22,9 +22,10 @@ class TrackInfo:
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> TrackInfo:
-        names = ("url", "duration_seconds", "lyrics", "id", "seed", "bpm", "key", "style",
-                 "expires_at")
-        return cls(**{n: item.get(n) for n in names}, raw=item)
+        return cls(url=item["url"], duration_seconds=item["duration_seconds"],
+                   lyrics=item.get("lyrics"), id=item.get("id"), seed=item.get("seed"),
+                   bpm=item.get("bpm"), key=item.get("key"), style=item.get("style"),
+                   expires_at=item.get("expires_at"), raw=item)
 
 
 @dataclass
