@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     default_model: str | None = Field(
         None, description="Model used when a request names none (default: the built-in composer)."
     )
+    fallback_model: str = Field(
+        BUILTIN_MODEL,
+        description="Model that makes the track when a request names a listed model that is not "
+        "configured here (e.g. minimax/music-2.5+ without a key); the response's model says "
+        "which made it. Empty: such requests get a 503 saying what to configure.",
+    )
     engine_plugins: list[str] = Field(
         default_factory=list,
         description="Extra engine classes to serve, as 'package.module:Class' (JSON list).",
@@ -58,6 +65,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["music-2.5+", "music-2.6", "music-2.0"],
         description="MiniMax music models served as minimax/<name> (JSON list).",
     )
+    minimax_output_format: Literal["url", "hex"] = Field(
+        "url", description="How MiniMax sends the audio: a link we download at once, or hex inline."
+    )
     upstream_timeout_seconds: float = Field(
         600.0, gt=0, description="How long one upstream generation may take."
     )
@@ -65,6 +75,9 @@ class Settings(BaseSettings):
         None,
         description="The vendor's gateway (e.g. https://blockrun.ai/api); serves the minimax/* "
         "models paid from the wallet when no MiniMax key is set.",
+    )
+    gateway_poll_seconds: float = Field(
+        5.0, gt=0, le=60, description="How often a queued gateway job is polled."
     )
 
     # -- jobs --------------------------------------------------------------------------------

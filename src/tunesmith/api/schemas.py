@@ -90,6 +90,8 @@ class TrackData(BaseModel):
     time_signature: str | None = None
     instruments: list[str] | None = None
     sections: list[dict[str, Any]] | None = None
+    #: The singing: voice, sung sections, and a note when lyrics had to be cut to fit.
+    vocal: dict[str, Any] | None = None
 
 
 class GenerationResponse(BaseModel):

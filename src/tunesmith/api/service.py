@@ -35,6 +35,8 @@ class GenerationService:
             known = ", ".join(sorted(self.models))
             raise ApiError(400, f"unknown model '{model_id}'; available: {known}",
                            "model_not_found", "model")
+        if not entry.available and self._fallback() is not None:
+            entry = self._fallback()
         if not entry.available:
             raise ApiError(503, f"model '{model_id}' is not available here: "
                            f"{entry.unavailable_reason}", "model_unavailable", "model")
@@ -43,6 +45,12 @@ class GenerationService:
                            "instrumental: true or pick a model that supports_lyrics",
                            "lyrics_not_supported", "lyrics")
         return entry
+
+    def _fallback(self) -> ModelEntry | None:
+        """The model that stands in for an unconfigured one (the contract's examples name
+        minimax/music-2.5+), when the operator keeps one and it can run."""
+        entry = self.models.get(self.settings.fallback_model)
+        return entry if entry is not None and entry.available else None
 
     def check_queue(self) -> None:
         """429 with Retry-After when the queue is full."""
@@ -128,7 +136,7 @@ class GenerationService:
             duration_ms=int(round(duration * 1000)), seed=job.seed, expires_at=expires,
             style=plan.get("style"), bpm=plan.get("bpm"), key=plan.get("key"),
             time_signature=plan.get("time_signature"), instruments=plan.get("instruments"),
-            sections=plan.get("sections"),
+            sections=plan.get("sections"), vocal=plan.get("vocal"),
         )]
 
     def job_view(self, job: Job, base_url: str, prefix: str) -> JobResponse:
@@ -153,7 +161,10 @@ class GenerationService:
             return ApiError(409, f"job '{job.id}' was canceled", "canceled", "id",
                             extra={"job_id": job.id})
         status = job.error_status or 500
-        headers = {"Retry-After": "1"} if status in (500, 504) else {}
+        retry_after = (job.result or {}).get("retry_after")
+        headers = {"Retry-After": "1"} if status in (500, 502, 504) else {}
+        if retry_after:
+            headers = {"Retry-After": str(int(retry_after))}
         return ApiError(status, job.error_message or "generation failed; retry the request",
                         job.error_code or "generation_failed", headers=headers,
                         extra={"job_id": job.id})

@@ -19,6 +19,8 @@ class EngineError(Exception):
     #: HTTP status the API answers with; 500 for engine faults, 400 for inputs it cannot serve.
     status_code: int = 500
     code: str = "generation_failed"
+    #: Seconds after which the same request may succeed (answered as Retry-After), if known.
+    retry_after: int | None = None
 
 
 class EngineInputError(EngineError):

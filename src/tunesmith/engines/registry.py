@@ -32,19 +32,61 @@ COMPOSER = ModelEntry(
     model_id=BUILTIN_MODEL,
     owned_by="tunesmith",
     capabilities=Capabilities(
-        lyrics=False,
+        lyrics=True,
         instrumental=True,
         description="Built-in composer: writes, arranges, mixes and masters offline on a CPU; "
+        "sings your lyrics (or lyrics it writes for the prompt) unless instrumental; "
         "honours duration_seconds exactly.",
     ),
     engine_path="tunesmith.engines.composer.engine:ComposerEngine",
 )
 
 
+UPSTREAM = Capabilities(
+    lyrics=True,
+    instrumental=True,
+    exact_duration=False,
+    description="vocals with your lyrics (or lyrics written for you) or instrumental; "
+    "tracks of about 2-4 minutes whatever duration_seconds asks (passed on as a hint); "
+    "takes 1-5 minutes.",
+)
+MINIMAX_ENGINE = "tunesmith.engines.minimax:MiniMaxEngine"
+GATEWAY_ENGINE = "tunesmith.engines.gateway:GatewayEngine"
+
+
 def model_entries(settings: Settings) -> dict[str, ModelEntry]:
     """Every model this server knows, priced from the settings."""
-    entries = [COMPOSER, *(_plugin_entry(path) for path in settings.engine_plugins)]
+    entries = [COMPOSER, *_upstream_entries(settings),
+               *(_plugin_entry(path) for path in settings.engine_plugins)]
     return {e.model_id: _priced(e, settings) for e in entries}
+
+
+def _upstream_entries(settings: Settings) -> list[ModelEntry]:
+    """The ``minimax/*`` models: MiniMax directly with a key, else the paid vendor gateway."""
+    engine_path, via, reason = _upstream_route(settings)
+    return [ModelEntry(model_id=f"minimax/{name}", owned_by="minimax",
+                       capabilities=replace(UPSTREAM, description=f"MiniMax {name} {via}: "
+                                            f"{UPSTREAM.description}"),
+                       engine_path=engine_path, unavailable_reason=reason)
+            for name in settings.minimax_models]
+
+
+def _upstream_route(settings: Settings) -> tuple[str, str, str | None]:
+    """(engine path, how it is reached, why it cannot run here or None)."""
+    if settings.minimax_api_key:
+        return MINIMAX_ENGINE, "via the MiniMax API", None
+    if settings.gateway_url:
+        return GATEWAY_ENGINE, "via the vendor gateway", _missing_wallet(settings)
+    return MINIMAX_ENGINE, "via the MiniMax API", (
+        "set TUNESMITH_MINIMAX_API_KEY to call MiniMax directly, or TUNESMITH_GATEWAY_URL "
+        "and a wallet (TUNESMITH_WALLET_KEY) to go through the vendor's paid gateway")
+
+
+def _missing_wallet(settings: Settings) -> str | None:
+    if settings.wallet_key or settings.wallet_file.expanduser().is_file():
+        return None
+    return ("the vendor gateway is paid per track: set TUNESMITH_WALLET_KEY or create a "
+            "wallet with `tunesmith wallet create` (TUNESMITH_WALLET_FILE), then fund it")
 
 
 def _plugin_entry(path: str) -> ModelEntry:

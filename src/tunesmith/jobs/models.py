@@ -47,7 +47,8 @@ class Job(Base):
     storage_key: Mapped[str | None] = mapped_column(String(140), nullable=True)
     expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     swept: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: duration_seconds, lyrics, plan, size_bytes of the finished track.
+    #: duration_seconds, lyrics, plan, size_bytes of the finished track; retry_after of a
+    #: failed one when its failure says when to retry.
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     #: Opaque payment state owned by the payments layer (payer, nonce, amount, receipt).
     payment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -173,9 +173,14 @@ class JobStore:
         return bool(done)
 
     def fail(self, job_id: str, code: str, message: str, status: int = 500,
-             worker: str | None = None) -> bool:
-        """Mark an active job failed with a reason the user can read."""
+             worker: str | None = None, retry_after: int | None = None) -> bool:
+        """Mark an active job failed with a reason the user can read.
+
+        ``retry_after`` (seconds the caller should wait before retrying, when the failure
+        says) is kept in ``result``, which a failed job has no other use for.
+        """
         now = self.clock()
+        result = {"retry_after": int(retry_after)} if retry_after else None
         conditions = [Job.id == job_id, Job.status.in_(ACTIVE)]
         if worker is not None:
             conditions.append(Job.worker == worker)
@@ -184,7 +189,7 @@ class JobStore:
                 update(Job).where(*conditions)
                 .values(status=FAILED, stage="failed", error_code=code, error_message=message,
                         error_status=status, finished_at=now, updated_at=now,
-                        lease_expires_at=None)
+                        lease_expires_at=None, result=result)
             ).rowcount
         return bool(done)
 

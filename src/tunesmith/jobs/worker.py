@@ -130,7 +130,8 @@ def run_job(ctx: WorkerContext, job: Job) -> None:
     except DeadlineExceeded:
         ctx.jobs.fail(job.id, "timeout", _deadline_message(ctx, job), 504, ctx.name)
     except EngineError as exc:
-        ctx.jobs.fail(job.id, exc.code, str(exc), exc.status_code, ctx.name)
+        ctx.jobs.fail(job.id, exc.code, str(exc), exc.status_code, ctx.name,
+                      retry_after=exc.retry_after)
     except Exception:  # an engine bug must end the job, never the worker
         log.error("job %s failed:\n%s", job.id, traceback.format_exc())
         ctx.jobs.fail(job.id, "generation_failed",
