@@ -24,6 +24,7 @@ from tunesmith.jobs.pool import WorkerPool
 from tunesmith.jobs.settlement import Settlement
 from tunesmith.jobs.store import Clock, JobStore
 from tunesmith.storage import LocalStore
+from tunesmith.web import mount_playground
 
 
 def build_app(settings: Settings | None = None, clock: Clock = time.time,
@@ -58,6 +59,7 @@ def build_app(settings: Settings | None = None, clock: Clock = time.time,
     app.include_router(router)
     app.include_router(router, prefix="/api")
     _add_operations_routes(app, jobs, pool, metrics)
+    mount_playground(app)  # last: the page never shadows an API route
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
