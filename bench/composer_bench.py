@@ -1,9 +1,10 @@
 """Composer benchmark: end-to-end time per track (prompt → MP3), peak memory per worker, and
 throughput with two concurrent requests, for 30 s and 180 s tracks across styles.
 
-Targets on a 2-core machine: a 180 s track in <= 4 s median, <= 1 GB per worker.
+Targets on a 2-core machine: a 180 s track in <= 4 s median, a 180 s song with vocals in
+<= 6 s median, <= 1 GB per worker.
 
-    .venv/bin/python bench/composer_bench.py [--runs 1] [--styles 8] [--vocals]
+    .venv/bin/python bench/composer_bench.py [--runs 1] [--styles 8] [--vocals | --only-vocals]
 """
 
 from __future__ import annotations
@@ -30,17 +31,26 @@ PROMPTS = [
     "classical piano, romantic, slow",
     "drum and bass, fast breakbeats, reese bass",
 ]
-VOCAL_PROMPTS = ["pop song about chasing dreams", "soulful r&b love song, female vocals"]
+CONTRACT_LYRICS = ("Sunshine in the morning\nBrightens up my day\nEvery step I'm taking\n"
+                   "Leads me on my way")
+#: Songs with vocals: (prompt, lyrics); None lets the composer write the lyrics.
+VOCAL_SONGS: list[tuple[str, str | None]] = [
+    ("pop song about chasing dreams", None),
+    ("soulful r&b love song, female vocals", None),
+    ("rock anthem with male vocals", None),
+    ("upbeat pop with piano", CONTRACT_LYRICS),
+]
 
 
-def render(prompt: str, duration: int, seed: int, instrumental: bool = True) -> tuple[float, int]:
+def render(prompt: str, duration: int, seed: int, instrumental: bool = True,
+           lyrics: str | None = None) -> tuple[float, int]:
     """Generate one track in this process; return (wall seconds, peak RSS in MB so far)."""
     from tunesmith.config import BUILTIN_MODEL
     from tunesmith.engines.base import GenerationRequest, no_progress
     from tunesmith.engines.composer.engine import ComposerEngine
 
     request = GenerationRequest(prompt=prompt, model=BUILTIN_MODEL, instrumental=instrumental,
-                                duration_seconds=duration, seed=seed)
+                                lyrics=lyrics, duration_seconds=duration, seed=seed)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         ComposerEngine().generate(request, no_progress, Path(tmp))
@@ -52,8 +62,19 @@ def sequential(pool: ProcessPoolExecutor, prompts: list[str], duration: int, run
                instrumental: bool) -> None:
     rows = [pool.submit(render, p, duration, 1000 + r, instrumental).result()
             for r in range(runs) for p in prompts]
+    report(rows, duration, "instrumental" if instrumental else "with vocals")
+
+
+def songs(pool: ProcessPoolExecutor, cases: list[tuple[str, str | None]], duration: int,
+          runs: int) -> None:
+    """Songs with vocals: lyrics written by the composer, or given."""
+    rows = [pool.submit(render, prompt, duration, 1000 + r, False, lyrics).result()
+            for r in range(runs) for prompt, lyrics in cases]
+    report(rows, duration, "with vocals")
+
+
+def report(rows: list[tuple[float, int]], duration: int, kind: str) -> None:
     times = [wall for wall, _ in rows]
-    kind = "instrumental" if instrumental else "with vocals"
     print(f"{duration:>3} s {kind}: median {statistics.median(times):.2f} s, "
           f"min {min(times):.2f}, max {max(times):.2f} over {len(times)} tracks "
           f"({duration / statistics.median(times):.0f}x real time); "
@@ -78,16 +99,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--styles", type=int, default=len(PROMPTS))
     parser.add_argument("--vocals", action="store_true", help="also time songs with vocals")
+    parser.add_argument("--only-vocals", action="store_true",
+                        help="time only songs with vocals (30 s and 180 s)")
     args = parser.parse_args()
     prompts = PROMPTS[: args.styles]
     print(f"{os.cpu_count()} CPUs; {len(prompts)} styles")
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         pool.submit(render, prompts[0], 5, 0).result()  # imports, SoundFont load
-        for duration in (30, 180):
-            sequential(pool, prompts, duration, args.runs, instrumental=True)
-        if args.vocals:
-            sequential(pool, VOCAL_PROMPTS, 180, args.runs, instrumental=False)
-    concurrent(prompts, 180, instrumental=True)
+        pool.submit(render, VOCAL_SONGS[0][0], 5, 0, False).result()  # espeak, WORLD
+        if not args.only_vocals:
+            for duration in (30, 180):
+                sequential(pool, prompts, duration, args.runs, instrumental=True)
+        if args.vocals or args.only_vocals:
+            for duration in (30, 180):
+                songs(pool, VOCAL_SONGS, duration, args.runs)
+    if not args.only_vocals:
+        concurrent(prompts, 180, instrumental=True)
 
 
 if __name__ == "__main__":

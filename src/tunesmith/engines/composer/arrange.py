@@ -16,7 +16,9 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .bass import BassSection, bass_section
@@ -30,7 +32,6 @@ from .prompt import StyleSpec
 from .score import Cue, Note, Part, Score, Section
 from .styles import StyleDef, get_style, load_data
 from .theory import pitch_class
-import itertools
 
 PITCHED_ROLES = ("bass", "chords", "pad", "arp", "counter", "melody")
 #: Default registers per role (the instrument's own range narrows them further).
@@ -76,10 +77,15 @@ class Piece:
 
 def compose(spec: StyleSpec, duration: float, seed: int) -> Score:
     """Write a full arrangement of ``spec`` lasting exactly ``duration`` seconds."""
-    piece = _plan(spec, float(duration), seed)
+    return arrange_piece(plan_piece(spec, float(duration), seed), float(duration))
+
+
+def arrange_piece(piece: Piece, duration: float, extra: Sequence[Part] = ()) -> Score:
+    """Write every role of a planned piece into a Score; ``extra`` parts (vocals) join it."""
+    spec = piece.spec
     roles = _roles_by_section(piece)
-    parts = [_part(piece, role, roles, duration) for role in piece.spec.instruments]
-    parts = [p for p in parts if p.notes]
+    parts = [_part(piece, role, roles, duration) for role in spec.instruments]
+    parts = [p for p in [*parts, *extra] if p.notes]
     return Score(
         style=spec.style, substyle=spec.substyle, bpm=piece.timeline.bpm,
         key=piece.key, mode=piece.mode, time_signature=spec.time_signature,
@@ -89,11 +95,20 @@ def compose(spec: StyleSpec, duration: float, seed: int) -> Score:
     )
 
 
-def _plan(spec: StyleSpec, duration: float, seed: int) -> Piece:
+def timeline_for(spec: StyleSpec, duration: float) -> tuple[StyleDef, Timeline]:
+    """The style and the bar grid that fill ``duration`` exactly."""
     style = get_style(spec.style, spec.substyle)
     bar_beats = beats_per_bar(spec.time_signature)
-    timeline = fit_tempo(duration, spec.bpm, spec.bpm_explicit, bar_beats, style.bpm)
-    plans = plan_sections(style.form, timeline.bars, spec.energy)
+    return style, fit_tempo(duration, spec.bpm, spec.bpm_explicit, bar_beats, style.bpm)
+
+
+def plan_piece(spec: StyleSpec, duration: float, seed: int,
+               plans: list[SectionPlan] | None = None) -> Piece:
+    """Decide tempo, form, key and harmony; ``plans`` overrides the style's form (it must
+    fill the bars of :func:`timeline_for`, as a form written from lyrics does)."""
+    style, timeline = timeline_for(spec, duration)
+    bar_beats = timeline.beats_per_bar
+    plans = plans or plan_sections(style.form, timeline.bars, spec.energy)
     starts, bar = [], 0
     for plan in plans:
         starts.append(bar * bar_beats)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tunesmith.audio.codec import duration_seconds, write_mp3
 from tunesmith.config import BUILTIN_MODEL, Settings
-from tunesmith.engines.base import GenerationRequest, Progress, Track
+from tunesmith.engines.base import EngineInputError, GenerationRequest, Progress, Track
 from tunesmith.engines.registry import COMPOSER
 
 
@@ -23,15 +23,25 @@ class ComposerEngine:
         return None
 
     def generate(self, request: GenerationRequest, progress: Progress, workdir: Path) -> Track:
-        """Compose, render and encode one track of exactly ``request.duration_seconds``."""
+        """Compose, render and encode one track of exactly ``request.duration_seconds``;
+        unless it is instrumental, a voice sings the given lyrics or lyrics written for it."""
         from tunesmith.engines.composer.arrange import compose
         from tunesmith.engines.composer.prompt import interpret
         from tunesmith.engines.composer.render import render_score
+        from tunesmith.engines.composer.vocals import compose_song
 
         progress(0.02, "interpreting")
         spec = interpret(request.prompt)
-        progress(0.05, "composing")
-        score = compose(spec, duration=float(request.duration_seconds), seed=request.seed)
+        _check_lyrics(request)
+        progress(0.05, "writing lyrics" if request.lyrics is None and not request.instrumental
+                 else "composing")
+        duration = float(request.duration_seconds)
+        lyrics, vocal = None, None
+        if request.instrumental:
+            score = compose(spec, duration=duration, seed=request.seed)
+        else:
+            score, song = compose_song(spec, duration, request.seed, request.lyrics)
+            lyrics, vocal = song.lyrics, song.plan(score)
 
         def render_progress(fraction: float, stage: str) -> None:
             progress(0.08 + 0.8 * fraction, stage)
@@ -39,5 +49,16 @@ class ComposerEngine:
         audio = render_score(score, seed=request.seed, progress=render_progress)
         progress(0.9, "encoding")
         path = write_mp3(workdir / "track.mp3", audio)
+        plan = score.plan() | ({"vocal": vocal} if vocal else {})
         return Track(path=path, duration_seconds=duration_seconds(path), seed=request.seed,
-                     lyrics=None, plan=score.plan())
+                     lyrics=lyrics, plan=plan)
+
+
+def _check_lyrics(request: GenerationRequest) -> None:
+    """Lyrics the composer cannot sing are the caller's to fix (400), not a failure."""
+    from tunesmith.engines.composer.lyrics import LyricsError, validate_lyrics
+
+    try:
+        validate_lyrics(request.lyrics, request.instrumental)
+    except LyricsError as exc:
+        raise EngineInputError(str(exc)) from exc

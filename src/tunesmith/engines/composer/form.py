@@ -78,6 +78,11 @@ def plan_sections(form_name: str, bars: int, energy: float) -> list[SectionPlan]
     return _energies(_merge_repeats(layout), energy)
 
 
+def plans_from_layout(layout: list[tuple[str, int]], energy: float) -> list[SectionPlan]:
+    """Sections in a given order and length (a form the lyrics wrote), with energies."""
+    return _energies([[name, bars, 0] for name, bars in layout], energy)
+
+
 def _parse(tokens: list[str]) -> list[list]:
     """"name:bars[:drop]" tokens → mutable [name, bars, drop] rows."""
     rows = []

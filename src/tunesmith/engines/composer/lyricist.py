@@ -16,10 +16,13 @@ import json
 import random
 import re
 from functools import lru_cache
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .lyrics import SECTION_TAGS
 from .phonemes import count_phoneme_syllables, is_vowel, phonemize, words_of
+from .styles import load_data
 
 MIN_SYLLABLES, MAX_SYLLABLES = 6, 9
 #: The form ``write_lyrics`` fills; the chorus is written once and repeated verbatim.
@@ -154,6 +157,16 @@ class _Writer:
                 return text[0].upper() + text[1:]
         return ending[0].upper() + ending[1:]
 
+    def lines(self, count: int, scheme: str, title: bool = False) -> list[str]:
+        """``count`` lines: four-line stanzas, then a rhyming couplet, then a single line."""
+        out: list[str] = []
+        while len(out) + 4 <= count:
+            out += self.stanza(scheme, title=title and not out)
+        while len(out) < count:
+            pair = self._pair()[: count - len(out)]
+            out += [self.line(end, must_mention=title and not out) for end in pair]
+        return out
+
     def stanza(self, scheme: str, title: bool = False) -> list[str]:
         """Four lines rhyming ``AABB`` or ``ABAB``."""
         a, b = self._pair(), self._pair()
@@ -161,11 +174,23 @@ class _Writer:
         return [self.line(end, must_mention=title and i == 0) for i, end in enumerate(ends)]
 
 
-def write_lyrics(prompt: str, seed: int, mood: str | None = None) -> str:
-    """Tagged lyrics for the prompt's theme and mood; the same seed writes the same song."""
+def write_lyrics(prompt: str, seed: int, mood: str | None = None,
+                 form: Sequence[tuple[str, int]] | None = None) -> str:
+    """Tagged lyrics for the prompt's theme and mood; the same seed writes the same song.
+
+    ``form`` lists (section, line count) to write, e.g. ``[("verse", 4), ("chorus", 2)]``;
+    by default :data:`SONG_FORM` with four lines per section. Choruses (and the other
+    sections ``data/vocals.toml`` marks repeated) are written once and come back verbatim.
+    """
     theme = detect_theme(prompt, mood)
     rng = random.Random(f"{seed}:{theme}:{mood or ''}")
     writer = _Writer(theme, mood, rng)
+    if form is None:
+        return _classic_song(writer, rng)
+    return _song_for_form(writer, rng, list(form))
+
+
+def _classic_song(writer: _Writer, rng: random.Random) -> str:
     chorus = writer.stanza("AABB", title=True)
     stanzas = {"chorus": chorus}
     blocks = []
@@ -173,4 +198,25 @@ def write_lyrics(prompt: str, seed: int, mood: str | None = None) -> str:
         if section not in stanzas or section == "verse":
             stanzas[section] = writer.stanza(rng.choice(("AABB", "ABAB")))
         blocks.append("\n".join([f"[{section.title()}]"] + stanzas[section]))
+    return "\n\n".join(blocks)
+
+
+def _song_for_form(writer: _Writer, rng: random.Random, form: list[tuple[str, int]]) -> str:
+    repeated = set(load_data("vocals")["repeated_tags"])
+    longest: dict[str, int] = {}
+    for name, count in form:
+        if name in repeated:
+            longest[name] = max(longest.get(name, 0), count)
+    # repeated sections rhyme in couplets, so a shorter return (a prefix) still rhymes
+    stanzas = {"chorus": writer.lines(longest["chorus"], "AABB", title=True)} \
+        if "chorus" in longest else {}
+    blocks = []
+    for name, count in form:
+        if name in repeated:
+            if name not in stanzas:
+                stanzas[name] = writer.lines(longest[name], "AABB")
+            lines = stanzas[name][:count]
+        else:
+            lines = writer.lines(count, rng.choice(("AABB", "ABAB")))
+        blocks.append("\n".join([f"[{SECTION_TAGS.get(name, name.title())}]", *lines]))
     return "\n\n".join(blocks)

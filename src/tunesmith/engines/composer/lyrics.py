@@ -89,16 +89,20 @@ class Lyrics:
     """Parsed lyrics: sections in order."""
 
     sections: list[Section]
+    #: Whether the text had section tags (untagged text was split into verses and choruses).
+    tagged: bool = True
 
     @property
     def lines(self) -> list[Line]:
         """Every sung line, in order."""
         return [line for s in self.sections for line in s.sung_lines]
 
-    def to_text(self) -> str:
-        """Render back to tagged text (parses to the same sections)."""
+    def to_text(self, tags: bool = True) -> str:
+        """Render back to tagged text (parses to the same sections); ``tags=False`` writes
+        stanzas separated by blank lines, as untagged lyrics are written."""
         blocks = [
-            "\n".join([s.tag] + [line.to_text() for line in s.lines]) for s in self.sections
+            "\n".join(([s.tag] if tags else []) + [line.to_text() for line in s.lines])
+            for s in self.sections if tags or s.lines
         ]
         return "\n\n".join(blocks)
 
@@ -185,7 +189,7 @@ def parse_lyrics(text: str) -> Lyrics:
     rows = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if any(_TAG.match(row) for row in rows):
         return Lyrics(_tagged_sections(rows))
-    return Lyrics(_untagged_sections(rows))
+    return Lyrics(_untagged_sections(rows), tagged=False)
 
 
 def validate_lyrics(text: str | None, instrumental: bool = False) -> None:

@@ -9,6 +9,7 @@ strong beats, scale steps between), so a lyric setter can pass one slot per syll
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -196,3 +197,42 @@ def _resolve(tones: tuple[int, ...], pitch: int, low: int, high: int, final: boo
     wanted = (tones[0],) if final else tuple(tones[1:3]) or (tones[0],)
     options = [p for p in range(low, high + 1) if p % 12 in wanted]
     return min(options, key=lambda p: abs(p - pitch)) if options else pitch
+
+
+# ------------------------------------------------------------------------ sung lines ---
+def metric_strength(beat: float, bar_beats: float) -> float:
+    """Metric weight of a position: 1 downbeat, .75 mid-bar (4/4), .5 beat, .25 eighth, .1."""
+    at = beat % bar_beats
+    if at < 1e-6 or bar_beats - at < 1e-6:
+        return 1.0
+    if bar_beats == 4.0 and abs(at - 2.0) < 1e-6:
+        return 0.75
+    if abs(at - round(at)) < 1e-6:
+        return 0.5
+    return 0.25 if abs(2 * at - round(2 * at)) < 1e-6 else 0.1
+
+
+def line_grid(syllables: int, start: float, end: float, bar_beats: float,
+              rng: random.Random, spread: tuple[float, float],
+              hold: float) -> tuple[list[float], float]:
+    """Where a sung line may put its syllables: grid positions from ``start`` for all but the
+    last syllable (eighths, sixteenths when crowded), and the beat where the last one lands
+    and holds until ``end``. Positions are relative to the bar grid.
+
+    >>> line_grid(5, 0.0, 6.0, 4.0, random.Random(1), (0.5, 0.5), 1.0)
+    ([0.0, 0.5, 1.0, 1.5], 2.0)
+    """
+    latest = max(start, end - hold)
+    if (latest - start) * 4 < syllables - 1:  # crowded: a shorter hold leaves more room
+        latest = max(start, end - hold / 2)
+    target = start + (syllables - 1) * rng.uniform(*spread)
+    beats = [float(b) for b in range(math.ceil(target - 1e-6), math.floor(latest + 1e-6) + 1)]
+    if syllables <= 1:
+        last = start
+    elif beats:
+        last = beats[0]
+    else:  # crowded: as late as the hold allows, on the sixteenth grid
+        last = max(start + 0.25, math.floor(latest * 4 + 1e-6) / 4)
+    step = 0.5 if (last - start) / 0.5 >= syllables - 1 else 0.25
+    positions = [start + i * step for i in range(max(0, round((last - start) / step)))]
+    return positions, last

@@ -337,12 +337,20 @@ def mix_parts(parts: list[PartRender], score: Score, seed: int = 0) -> np.ndarra
         else None,
         "delay": np.zeros(n, np.float32) if any(pr.part.delay > 0 for pr in parts) else None,
     }
+    voices = [pr for pr in parts if pr.part.role == "vocal"]
     for pr in parts:
-        place_part(pr, ducked if pr.part.sidechain else dry, sends, prod.width)
+        if pr.part.role != "vocal":
+            place_part(pr, ducked if pr.part.sidechain else dry, sends, prod.width)
     if ducking:
         ducked *= duck_envelope(kick_onsets(parts, score), n, prod.sidechain, score.bpm)
         dry += ducked
         del ducked
+    if voices:
+        from tunesmith.engines.composer.singing import seat_voices
+
+        seat_voices(dry, voices)
+    for pr in voices:
+        place_part(pr, dry, sends, prod.width)
     for cue in score.cues:
         if cue.kind == "filter_sweep":
             filter_sweep(dry, cue)

@@ -214,8 +214,11 @@ def _kit_reference_power(kit: Kit, mix: MixSettings, score: Score, font: Path, s
 
 
 def render_parts(score: Score, seed: int = 0, font: Path | None = None) -> list[PartRender]:
-    """Every part of the score with notes, rendered."""
-    return [render_part(p, score, seed, font) for p in score.parts if p.notes]
+    """Every part of the score with notes, rendered (vocal parts are sung)."""
+    from tunesmith.engines.composer.singing import render_vocal
+
+    return [render_vocal(p, score, seed) if p.role == "vocal" else render_part(p, score, seed, font)
+            for p in score.parts if p.notes]
 
 
 def render_stems(score: Score, seed: int = 0) -> dict[str, np.ndarray]:

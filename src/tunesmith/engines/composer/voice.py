@@ -438,8 +438,10 @@ def vocal_chain(audio: np.ndarray, sample_rate: int = 44100, reverb: float = 0.1
         PeakFilter(cutoff_frequency_hz=6800.0, gain_db=-3.0, q=2.5),  # static de-ess
         Compressor(threshold_db=-22.0, ratio=3.5, attack_ms=4.0, release_ms=90.0),
         HighShelfFilter(cutoff_frequency_hz=9000.0, gain_db=1.0 + 3.0 * brightness),
-        Reverb(room_size=0.45, damping=0.55, wet_level=reverb, dry_level=1.0, width=0.0),
     ])
+    if reverb > 0:  # a mix with its own reverb send asks for none here
+        board.append(Reverb(room_size=0.45, damping=0.55, wet_level=reverb, dry_level=1.0,
+                            width=0.0))
     return board(np.asarray(audio, np.float32)[None, :], sample_rate)[0]
 
 
