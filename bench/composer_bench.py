@@ -43,8 +43,12 @@ VOCAL_SONGS: list[tuple[str, str | None]] = [
 
 
 def render(prompt: str, duration: int, seed: int, instrumental: bool = True,
-           lyrics: str | None = None) -> tuple[float, int]:
-    """Generate one track in this process; return (wall seconds, peak RSS in MB so far)."""
+           lyrics: str | None = None) -> tuple[float, int, float]:
+    """Generate one track in this process: (wall seconds, peak RSS in MB so far, CPU seconds).
+
+    CPU is user + system time of the worker, all its threads: on a shared machine it moves
+    far less than wall time, so judge a change by it and read wall time with the load.
+    """
     from tunesmith.config import BUILTIN_MODEL
     from tunesmith.engines.base import GenerationRequest, no_progress
     from tunesmith.engines.composer.engine import ComposerEngine
@@ -52,10 +56,15 @@ def render(prompt: str, duration: int, seed: int, instrumental: bool = True,
     request = GenerationRequest(prompt=prompt, model=BUILTIN_MODEL, instrumental=instrumental,
                                 lyrics=lyrics, duration_seconds=duration, seed=seed)
     with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         ComposerEngine().generate(request, no_progress, Path(tmp))
-        wall = time.perf_counter() - started
-    return wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    return wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, cpu
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sequential(pool: ProcessPoolExecutor, prompts: list[str], duration: int, runs: int,
@@ -73,12 +82,22 @@ def songs(pool: ProcessPoolExecutor, cases: list[tuple[str, str | None]], durati
     report(rows, duration, "with vocals")
 
 
-def report(rows: list[tuple[float, int]], duration: int, kind: str) -> None:
-    times = [wall for wall, _ in rows]
+def report(rows: list[tuple[float, int, float]], duration: int, kind: str) -> None:
+    times = [wall for wall, _, _ in rows]
+    cpu = [c for _, _, c in rows]
     print(f"{duration:>3} s {kind}: median {statistics.median(times):.2f} s, "
           f"min {min(times):.2f}, max {max(times):.2f} over {len(times)} tracks "
           f"({duration / statistics.median(times):.0f}x real time); "
-          f"peak RSS {max(rss for _, rss in rows)} MB")
+          f"CPU median {statistics.median(cpu):.2f} s; "
+          f"peak RSS {max(rss for _, rss, _ in rows)} MB; load {_load()}")
+
+
+def _load() -> str:
+    """The 1-minute load average: wall times mean little without it."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
 
 
 def concurrent(prompts: list[str], duration: int, instrumental: bool) -> None:
@@ -91,7 +110,7 @@ def concurrent(prompts: list[str], duration: int, instrumental: bool) -> None:
         wall = time.perf_counter() - started
     print(f"2 concurrent workers, 4 x {duration} s tracks: {wall:.2f} s wall, "
           f"{4 * 60 / wall:.1f} tracks/min, {4 * duration / wall:.0f} s of music per second, "
-          f"peak RSS per worker {max(rss for _, rss in results)} MB")
+          f"peak RSS per worker {max(rss for _, rss, _ in results)} MB; load {_load()}")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ pedalboard's Reverb costs a fifth of the render budget at full rate.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,7 @@ _DELAY_RETURN = 0.55
 _DUCK_FLOOR = 0.12  # the deepest sidechain dip (-18 dB) at sidechain = 1
 _CUE_SEND = 0.35
 _SATURATION_DRIVE = 0.8
+_WOBBLE_BLOCK = 1 << 18  # samples per block of tape wobble (6 s)
 
 
 # ---- tone: per-sound filters -------------------------------------------------------------
@@ -286,13 +288,27 @@ def cue_sound(cue: Cue, seed: int) -> np.ndarray | None:
 
 
 def tape_wobble(bus: np.ndarray, amount: float) -> np.ndarray:
-    """Wow and flutter: a slowly varying delay read by interpolation."""
+    """Wow and flutter: a slowly varying delay read by interpolation.
+
+    Worked in blocks: the float64 read positions of a whole track would be half a GB of
+    temporaries, and the delay never reaches further back than ``_WOBBLE_REACH``.
+    """
     n = bus.shape[-1]
-    t = np.arange(n, dtype=np.float64) / SR
     depth = amount * 0.0016 * SR
-    delay = depth * (1.0 + 0.75 * np.sin(2 * np.pi * 0.55 * t) + 0.2 * np.sin(2 * np.pi * 5.7 * t))
-    pos = np.clip(np.arange(n) - delay, 0.0, n - 1)
-    return np.stack([np.interp(pos, np.arange(n), ch) for ch in bus]).astype(np.float32)
+    out = np.empty(bus.shape, dtype=np.float32)
+    for a in range(0, n, _WOBBLE_BLOCK):
+        b = min(n, a + _WOBBLE_BLOCK)
+        index = np.arange(a, b, dtype=np.float64)
+        t = index / SR
+        delay = depth * (
+            1.0 + 0.75 * np.sin(2 * np.pi * 0.55 * t) + 0.2 * np.sin(2 * np.pi * 5.7 * t)
+        )
+        pos = np.clip(index - delay, 0.0, n - 1)
+        lo = max(0, a - int(depth * 2.0) - 2)  # the longest delay is 1.95 x depth
+        source = np.arange(lo, b, dtype=np.float64)
+        for ch in range(bus.shape[0]):
+            out[ch, a:b] = np.interp(pos, source, bus[ch, lo:b])
+    return out
 
 
 def vinyl_noise(n: int, level: float, seed: int) -> np.ndarray:
@@ -341,6 +357,7 @@ def mix_parts(parts: list[PartRender], score: Score, seed: int = 0) -> np.ndarra
     for pr in parts:
         if pr.part.role != "vocal":
             place_part(pr, ducked if pr.part.sidechain else dry, sends, prod.width)
+            pr.sounds = {}  # placed: the mix owns the part now, and memory is tight
     if ducking:
         ducked *= duck_envelope(kick_onsets(parts, score), n, prod.sidechain, score.bpm)
         dry += ducked
@@ -351,21 +368,34 @@ def mix_parts(parts: list[PartRender], score: Score, seed: int = 0) -> np.ndarra
         seat_voices(dry, voices)
     for pr in voices:
         place_part(pr, dry, sends, prod.width)
+        pr.sounds = {}
     for cue in score.cues:
         if cue.kind == "filter_sweep":
             filter_sweep(dry, cue)
         elif cue.kind == "tape_stop":
             tape_stop(dry, cue)
     _add_cue_sounds(dry, sends["reverb"], score, seed)
-    returns: np.ndarray | None = None  # both returns live at half rate: upsample once
-    if sends["reverb"] is not None and prod.reverb_mix > 0:
-        returns = reverb_return(sends["reverb"], prod)
-    if sends["delay"] is not None:
-        echoes = delay_return(sends["delay"], prod, score.bpm)
-        returns = echoes if returns is None else returns + echoes
+    returns = _send_returns(sends, prod, score.bpm)
     if returns is not None:
         add_upsampled(dry, returns)
     return lofi_colour(dry, prod, seed)
+
+
+def _send_returns(sends: dict[str, np.ndarray | None], prod: Production,
+                  bpm: float) -> np.ndarray | None:
+    """Reverb and delay returns summed, at half rate (upsampled once by the caller).
+
+    The two run at once: pedalboard releases the GIL, so each gets a core.
+    """
+    reverb, delay = sends["reverb"], sends["delay"]
+    with ThreadPoolExecutor(2, thread_name_prefix="sends") as pool:
+        tails = pool.submit(reverb_return, reverb, prod) if (
+            reverb is not None and prod.reverb_mix > 0) else None
+        echoes = delay_return(delay, prod, bpm) if delay is not None else None
+        returns = tails.result() if tails is not None else None
+    if echoes is None:
+        return returns
+    return echoes if returns is None else returns + echoes
 
 
 def _add_cue_sounds(dry: np.ndarray, reverb: np.ndarray | None, score: Score, seed: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ _GM_DRUM_HOLD = 0.6  # seconds a SoundFont drum key is held (one-shots mostly ig
 _KIT_REFERENCE_VELOCITY = 120
 _KIT_GROOVE = 1.1  # a full groove measured ~1.1x its kick alone (kick, snare, clap, hats)
 _KIT_MEASURED = 0.5  # a kit with a weak kick is levelled by its groove, 3 dB down
+_RENDER_THREADS = 2  # the two cores a worker has
 
 
 @dataclass
@@ -214,11 +216,39 @@ def _kit_reference_power(kit: Kit, mix: MixSettings, score: Score, font: Path, s
 
 
 def render_parts(score: Score, seed: int = 0, font: Path | None = None) -> list[PartRender]:
-    """Every part of the score with notes, rendered (vocal parts are sung)."""
+    """Every part of the score with notes, rendered (vocal parts are sung), in score order.
+
+    Parts render on two threads: numpy, scipy's filters, pedalboard and WORLD release the
+    GIL for most of a note's cost. Every part is seeded on its own, so the audio does not
+    depend on which thread renders it. The voice starts first: it is the longest job.
+    """
     from tunesmith.engines.composer.singing import render_vocal
 
-    return [render_vocal(p, score, seed) if p.role == "vocal" else render_part(p, score, seed, font)
-            for p in score.parts if p.notes]
+    def one(part: Part) -> PartRender:
+        if part.role == "vocal":
+            return render_vocal(part, score, seed)
+        return render_part(part, score, seed, font)
+
+    def in_turn(group: list[Part]) -> list[PartRender]:
+        return [one(part) for part in group]
+
+    parts = [p for p in score.parts if p.notes]
+    # SoundFont parts render in score order on one thread: a note's sound depends slightly
+    # on the note the synthesiser played before it, so interleaving them would change it.
+    fonted = [p for p in parts if p.role != "vocal" and _uses_soundfont(p)]
+    others = sorted((p for p in parts if all(p is not f for f in fonted)),
+                    key=lambda p: p.role != "vocal")
+    groups = [g for g in [others[:1], fonted, *([p] for p in others[1:])] if g]
+    with ThreadPoolExecutor(_RENDER_THREADS, thread_name_prefix="render") as pool:
+        jobs = [pool.submit(in_turn, g) for g in groups]
+        rendered = {id(part): pr for g, job in zip(groups, jobs, strict=True)
+                    for part, pr in zip(g, job.result(), strict=True)}
+    return [rendered[id(p)] for p in parts]
+
+
+def _uses_soundfont(part: Part) -> bool:
+    voice = instrument(part.instrument).voice
+    return isinstance(voice, GmProgram) or (isinstance(voice, Kit) and voice.engine != "synth")
 
 
 def render_stems(score: Score, seed: int = 0) -> dict[str, np.ndarray]:
@@ -246,6 +276,7 @@ def render_score(score: Score, seed: int = 1234, progress: Progress | None = Non
     parts = render_parts(score, seed)
     report(0.45, "mix")
     mixed = mix_parts(parts, score, seed)
+    del parts  # the note sounds: a few hundred MB the master does not need
     report(0.75, "master")
     audio = master(mixed, score.production)
     report(1.0, "master")
