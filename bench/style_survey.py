@@ -2,8 +2,10 @@
 
 For every style the composer must cover (and the contract's prompt tips) this renders one
 instrumental track, analyses the MP3 and prints what was planned next to what was heard:
-tempo (within 2 %, half or double allowed), key (same or relative), loudness, true peak,
-duration and section boundaries. A line ends with "ok" or with what is off.
+tempo (within 2 %, half or double allowed), key (same or relative; a mode also matches its
+parent scale's key, see ``key_matches``), loudness (about -14 LUFS: -15.5 to -12.5), true peak
+(at most -1 dBTP, no clipping), duration and section boundaries. A line ends with "ok" or with
+what is off.
 
     .venv/bin/python bench/style_survey.py [--duration 30] [--seed 1] [--only jazz]
 """
@@ -17,10 +19,10 @@ import time
 from pathlib import Path
 
 from tunesmith.audio.analysis import analyze_file
+from tunesmith.audio.key import key_matches
 from tunesmith.config import BUILTIN_MODEL
 from tunesmith.engines.base import GenerationRequest, no_progress
 from tunesmith.engines.composer.engine import ComposerEngine
-from tunesmith.engines.composer.theory import pitch_class
 
 PROMPTS = [
     "catchy pop song with bright synths",
@@ -59,26 +61,9 @@ PROMPTS = [
     "slow and melancholic, solo piano, minor key",
 ]
 
-_MINOR = {"minor", "aeolian", "dorian", "phrygian", "harmonic_minor", "melodic_minor",
-          "blues_minor", "locrian"}
-
 
 def tempo_ok(planned: float, heard: float) -> bool:
     return any(abs(heard * f - planned) <= 0.02 * planned for f in (1.0, 0.5, 2.0, 1.5, 2 / 3))
-
-
-def key_parts(key: str) -> tuple[int, bool]:
-    """'A minor' / 'C# dorian' → (pitch class, is minor-family)."""
-    tonic, _, mode = key.partition(" ")
-    return pitch_class(tonic), mode.lower() in _MINOR
-
-
-def key_ok(planned: str, heard: str) -> bool:
-    (p, p_minor), (h, h_minor) = key_parts(planned), key_parts(heard)
-    if p_minor == h_minor:
-        return p == h
-    relative = (p + 3) % 12 if p_minor else (p - 3) % 12
-    return h == relative
 
 
 def survey(prompt: str, duration: int, seed: int) -> tuple[str, bool]:
@@ -93,7 +78,7 @@ def survey(prompt: str, duration: int, seed: int) -> tuple[str, bool]:
     problems = []
     if not tempo_ok(float(plan["bpm"]), heard.tempo_bpm):
         problems.append("tempo")
-    if not key_ok(str(plan["key"]), heard.key):
+    if not key_matches(heard.key, str(plan["key"])):
         problems.append("key")
     if not -15.5 <= heard.integrated_lufs <= -12.5:
         problems.append("loudness")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 import zlib
@@ -21,7 +22,8 @@ from tunesmith.audio.analysis import (
     write_spectrogram_png,
 )
 from tunesmith.audio.codec import write_mp3
-from tunesmith.audio.key import estimate_key, key_profile_scores
+from tunesmith.audio.key import (chroma_spectrum, estimate_key, key_chroma, key_profile_scores,
+                                 parse_mode)
 from tunesmith.audio.loudness import (
     clipped_samples,
     integrated_lufs,
@@ -246,6 +248,92 @@ def test_key_matches(detected: str, planned: str, same: bool) -> None:
 def test_key_matches_says_what_is_wrong_with_a_bad_name() -> None:
     with pytest.raises(ValueError, match="not a key"):
         key_matches("C major", "H dorian")
+
+
+@pytest.mark.parametrize(("detected", "planned", "same"), [
+    ("G minor", "G dorian", True),  # same tonic, same third
+    ("F major", "G dorian", True),  # the parent scale: G dorian has F major's notes
+    ("D minor", "G dorian", True),  # ... and its relative
+    ("Ab major", "Bb dorian", True),
+    ("C major", "G dorian", False),
+    ("G major", "G dorian", False),  # parallel major: wrong third
+    ("B minor", "B phrygian", True),
+    ("G major", "B phrygian", True),
+    ("B major", "B phrygian", False),
+    ("C major", "C mixolydian", True),
+    ("F major", "C mixolydian", True),
+    ("G major", "C mixolydian", False),
+    ("Bb major", "Bb lydian", True),
+    ("F major", "Bb lydian", True),
+    ("Eb major", "Bb lydian", False),
+    ("A minor", "A harmonic minor", True),
+])
+def test_key_matches_reads_modes_by_tonic_or_by_their_notes(detected: str, planned: str,
+                                                          same: bool) -> None:
+    assert key_matches(detected, planned) is same
+
+
+def test_parse_mode_reads_modes_and_short_names() -> None:
+    assert parse_mode("G dorian") == (7, "dorian")
+    assert parse_mode("c# Harmonic Minor") == (1, "harmonic_minor")
+    assert parse_mode("Bbm") == (10, "minor") and parse_mode("Eb") == (3, "major")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        parse_mode("C bluesy")
+
+
+# Harmonic-rich timbres: a sawtooth has every harmonic at 1/k, a square the odd ones. The third
+# harmonic of each note sounds a twelfth above it, so a chromagram of the raw spectrum hears
+# every chord's fifth as loudly as its root and drifts to the dominant key.
+
+_PROGRESSIONS = {  # (minor key, [(root above the tonic, minor triad)])
+    "I-IV-V-I": (False, [(0, False), (5, False), (7, False), (0, False)]),
+    "I-V-vi-IV": (False, [(0, False), (7, False), (9, True), (5, False)]),
+    "i-iv-V-i": (True, [(0, True), (5, True), (7, False), (0, True)]),
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _rich_tone(midi: int, seconds: float, odd_only: bool) -> np.ndarray:
+    """A band-limited sawtooth (or square) note with a soft attack and release."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    f0 = 440.0 * 2 ** ((midi - 69) / 12)
+    wave = sum(np.sin(2 * np.pi * f0 * k * t) / k
+               for k in range(1, int(9000.0 / f0) + 1, 2 if odd_only else 1))
+    envelope = np.minimum(1.0, t / 0.01) * np.minimum(1.0, (seconds - t) / 0.05)
+    return (wave * envelope).astype(np.float32)
+
+
+def _rich_progression(tonic: int, name: str, odd_only: bool) -> np.ndarray:
+    """Root in the bass, a close triad above G3 and the chord's third on top, a chord a second,
+    four times round, then the tonic chord held."""
+    minor_key, chords = _PROGRESSIONS[name]
+    bars = [*chords * 4, (0, minor_key)]
+    track = np.zeros(int((len(bars) + 1) * RATE), dtype=np.float32)
+    for bar, (step, minor) in enumerate(bars):
+        root = (tonic + step) % 12
+        triad = [root, root + (3 if minor else 4), root + 7]
+        length = 0.95 if bar < len(bars) - 1 else 1.5
+        voices = [(36 + root, 0.6), *((55 + (p - 55) % 12, 0.35) for p in triad),
+                  (67 + (triad[1] - 67) % 12, 0.3)]
+        for midi, gain in voices:
+            _place(track, _rich_tone(midi, length, odd_only), float(bar), gain)
+    return track / float(np.abs(track).max()) * 0.5
+
+
+@pytest.mark.parametrize("odd_only", [False, True], ids=["sawtooth", "square"])
+@pytest.mark.parametrize("name", list(_PROGRESSIONS))
+@pytest.mark.parametrize("tonic", NOTE_NAMES)
+def test_harmonic_rich_progressions_name_their_key(tonic: str, name: str,
+                                                   odd_only: bool) -> None:
+    track = _rich_progression(NOTE_NAMES.index(tonic), name, odd_only)
+    key, confidence = estimate_key(key_chroma(chroma_spectrum(track)))
+    assert key == f"{tonic} {'minor' if _PROGRESSIONS[name][0] else 'major'}"
+    assert confidence > 0.5
+
+
+def test_a_sawtooth_cadence_is_heard_in_its_key_not_its_dominant() -> None:
+    a = analyze(_rich_progression(NOTE_NAMES.index("Bb"), "I-V-vi-IV", odd_only=False), RATE)
+    assert a.key == "Bb major" and key_matches(a.key, "Bb major")
 
 
 # --- loudness and peaks ----------------------------------------------------------------------

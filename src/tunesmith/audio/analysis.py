@@ -21,7 +21,8 @@ import scipy.fft
 
 from tunesmith.audio import loudness
 from tunesmith.audio.codec import as_channels_first, read_audio
-from tunesmith.audio.key import chroma_spectrum, chromagram, estimate_key, key_matches
+from tunesmith.audio.key import (chroma_spectrum, chromagram, estimate_key, key_chroma,
+                                 key_matches)
 from tunesmith.audio.spectrogram import mono_for_analysis, render_spectrogram
 from tunesmith.audio.structure import section_boundaries, timbre_features
 from tunesmith.audio.tempo import estimate_tempo, onset_envelope, tempo_matches
@@ -114,7 +115,7 @@ def analyze(audio: np.ndarray, sample_rate: int = 44100) -> Analysis:
     bpm, tempo_confidence = estimate_tempo(onset_envelope(mono))
     long_spectra = chroma_spectrum(mono)
     chroma = chromagram(long_spectra)
-    key, key_confidence = estimate_key(chroma)
+    key, key_confidence = estimate_key(key_chroma(long_spectra))
     centroid, shares = spectral_balance(data, sample_rate)
     return Analysis(
         duration_seconds=data.shape[1] / sample_rate,

@@ -2,6 +2,9 @@
 
 Pattern symbols (see ``data/grooves.toml``) name chord degrees, so one pattern serves every
 chord: R root, 3 third, 5 fifth, 6 sixth, 7 seventh, 8 octave, A chromatic approach.
+
+A section's first bass note is the key's tonic whenever the chord holds it (vi and IV over a
+tonic pedal in major, bVI and iv in minor): each section starts from home.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def bass_section(section: BassSection, harmony: Harmony, rng: random.Random) -> 
     """All bass notes of one section."""
     grid = section.grid
     if grid == "walk":
-        return _walking(section, harmony, rng)
+        return _from_home(_walking(section, harmony, rng), section, harmony)
     if grid == "kick":
         grid = _kick_grid(section.kick)
     steps = round(section.bar_beats * 4)
@@ -46,7 +49,19 @@ def bass_section(section: BassSection, harmony: Harmony, rng: random.Random) -> 
             pitch = _degree(symbol, event, harmony, section)
             accent = 6 if step % 4 == 0 else 0
             notes.append(BeatNote(beat, length * 0.25 * 0.95, pitch, min(127, velocity + accent)))
-    return notes
+    return _from_home(notes, section, harmony)
+
+
+def _from_home(notes: list[BeatNote], section: BassSection, harmony: Harmony) -> list[BeatNote]:
+    """Put the section's downbeat on the tonic when the chord there contains it."""
+    tonic = harmony.tonic
+    if not notes or tonic is None or abs(notes[0].start - section.start) > 1e-6:
+        return notes
+    first = notes[0]
+    if tonic not in harmony.at(first.start).chord.tones or first.pitch % 12 == tonic:
+        return notes
+    pitch = nearest_pitch(tonic, first.pitch, section.low, section.high)
+    return [first._replace(pitch=pitch), *notes[1:]]
 
 
 def _kick_grid(kick: str) -> str:

@@ -2,7 +2,9 @@
 
 Each kind of section keeps one progression for the whole song (so a chorus comes back as the
 same chorus); the seed decides which. Section ends get cadences: a half cadence before a
-chorus or drop, and the piece closes with the style's ending formula on the tonic.
+chorus or drop, the style's section cadence on the tonic after any other section (so each
+section comes home before the next one starts), and the piece closes with the style's ending
+formula on the tonic.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _FALLBACK = {
 }
 #: Sections after which a half cadence prepares the arrival.
 _ARRIVALS = frozenset({"chorus", "drop"})
+#: Sections shorter than this keep their progression whole: a cadence would be all they had.
+_CADENCE_MIN_BARS = 4
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,11 @@ class ChordEvent:
 
 
 class Harmony:
-    """The chord timeline of a piece, searchable by beat."""
+    """The chord timeline of a piece, searchable by beat; ``tonic`` is the key's pitch class."""
 
-    def __init__(self, events: list[ChordEvent]) -> None:
+    def __init__(self, events: list[ChordEvent], tonic: int | None = None) -> None:
         self.events = events
+        self.tonic = tonic
         self._starts = [e.start for e in events]
 
     def at(self, beat: float) -> ChordEvent:
@@ -102,7 +107,7 @@ def build_harmony(style: StyleDef, tonic: int, mode: str, plans: list[SectionPla
     bar = 0
     for index, plan in enumerate(plans):
         following = plans[index + 1].name if index + 1 < len(plans) else None
-        bars = _section_bars(style, plan, chosen, following, mode)
+        bars = _section_bars(style, plan, chosen, following, mode, read)
         for symbols in bars:
             start = bar * timeline.beats_per_bar
             length = timeline.beats_per_bar
@@ -110,11 +115,11 @@ def build_harmony(style: StyleDef, tonic: int, mode: str, plans: list[SectionPla
                 length += timeline.tail_beats  # the final chord holds through the remainder
             events += _split_bar(symbols, start, length, read, index)
             bar += 1
-    return Harmony(events)
+    return Harmony(events, tonic)
 
 
 def _section_bars(style: StyleDef, plan: SectionPlan, chosen: dict[str, str],
-                  following: str | None, mode: str) -> list[list[str]]:
+                  following: str | None, mode: str, read: ChordReader) -> list[list[str]]:
     """The chord symbols of each bar of one section, with its cadence."""
     base = parse_bars(chosen.get(plan.name, chosen["verse"]))
     stretch = style.chord_bars if plan.bars >= len(base) * style.chord_bars else 1
@@ -127,7 +132,18 @@ def _section_bars(style: StyleDef, plan: SectionPlan, chosen: dict[str, str],
         bars[len(bars) - len(ending):] = ending
     elif following in _ARRIVALS and plan.name not in _ARRIVALS and plan.bars >= 2:
         bars[-1] = [style.half.get(family, "V")]
+    elif plan.bars >= _CADENCE_MIN_BARS and read(bars[-1][-1]).root != read.tonic:
+        cadence = section_cadence(style, family)
+        if cadence:
+            bars[len(bars) - len(cadence):] = cadence
     return bars
+
+
+def section_cadence(style: StyleDef, family: str) -> list[list[str]]:
+    """The bars that bring a section home: the style's own, else its ending's last two bars."""
+    if family in style.cadence:
+        return parse_bars(style.cadence[family])
+    return parse_bars(style.ending.get(family, "V I"))[-2:]
 
 
 def _split_bar(symbols: list[str], start: float, length: float, read: ChordReader,

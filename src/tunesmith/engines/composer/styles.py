@@ -55,6 +55,7 @@ class StyleDef:
     melody: MelodyShape
     ending: dict[str, str]
     half: dict[str, str]
+    cadence: dict[str, str]
     cues: tuple[str, ...]
     sidechain: bool
     humanize: dict[str, float]
@@ -160,7 +161,8 @@ def _build(name: str, substyle: str, raw: dict[str, Any]) -> StyleDef:
         drums=_tiers(raw["drums"]), fill=raw["fill"], bass=_tiers(raw["bass"]),
         comp=_tiers(raw["comp"]), arp=raw["arp"], pad=raw["pad"], voicing=raw["voicing"],
         melody=MelodyShape(float(melody["density"]), int(melody["low"]), int(melody["high"])),
-        ending=dict(raw["ending"]), half=dict(raw["half"]), cues=tuple(raw["cues"]),
+        ending=dict(raw["ending"]), half=dict(raw["half"]), cadence=dict(raw.get("cadence", {})),
+        cues=tuple(raw["cues"]),
         sidechain=bool(raw["sidechain"]), humanize=dict(raw["humanize"]),
         production=production, ensemble=ensemble, mix=dict(raw.get("mix", {})),
         progressions=raw.get("progressions", {}),
