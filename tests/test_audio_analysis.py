@@ -31,6 +31,7 @@ from tunesmith.audio.loudness import (
     sample_peak_dbfs,
     true_peak_dbtp,
 )
+import itertools
 
 RATE = 22050
 NOTE_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
@@ -77,7 +78,7 @@ def _tone(midi: float, seconds: float, partials: int = 5) -> np.ndarray:
 
 
 def _place(track: np.ndarray, sound: np.ndarray, seconds: float, gain: float = 1.0) -> None:
-    start = int(round(seconds * RATE))
+    start = round(seconds * RATE)
     if start < track.size:
         end = min(track.size, start + sound.size)
         track[start:end] += gain * sound[: end - start]
@@ -104,12 +105,12 @@ def _swung_ride(swing: float = 2 / 3) -> list[Hit]:
     """Jazz ride: ding, ding-a ding, ding-a; the '-a' lands ``swing`` of a beat late."""
     hits = [(b, _ride(), 1.0) for b in range(4)]
     hits += [(1 + swing, _ride(), 0.7), (3 + swing, _ride(), 0.7)]
-    return hits + [(1, _hat(), 0.6), (3, _hat(), 0.6), (0, _kick(), 0.3)]
+    return [*hits, (1, _hat(), 0.6), (3, _hat(), 0.6), (0, _kick(), 0.3)]
 
 
 def _swung_hats(swing: float = 2 / 3) -> list[Hit]:
     hats = [(b + s, _hat(), 1.0 if s == 0 else 0.7) for b in range(4) for s in (0.0, swing)]
-    return hats + [(0, _kick(), 1.0), (2, _kick(), 1.0), (1, _snare(), 0.8), (3, _snare(), 0.8)]
+    return [*hats, (0, _kick(), 1.0), (2, _kick(), 1.0), (1, _snare(), 0.8), (3, _snare(), 0.8)]
 
 
 def _sparse_piano() -> list[Hit]:
@@ -410,7 +411,7 @@ def _section(kind: int, seconds: float) -> np.ndarray:
 
 def _song(boundaries: list[float], total: float) -> np.ndarray:
     edges = [0.0, *boundaries, total]
-    spans = zip(edges, edges[1:], strict=False)
+    spans = itertools.pairwise(edges)
     return np.concatenate([_section(i % 3, end - start) for i, (start, end) in enumerate(spans)])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 import time
 
 import pytest
@@ -237,8 +238,10 @@ def test_melody_repeats_its_motif_and_peaks_in_the_chorus() -> None:
 
     assert rhythm(choruses[0]) == rhythm(choruses[1])  # the hook comes back
     assert rhythm(choruses[0]) != rhythm(verses[0])
-    top_chorus = max(n.pitch for n in melody.notes if choruses[0].start <= n.start < choruses[0].end)
-    top_verse = max(n.pitch for n in melody.notes if verses[0].start <= n.start < verses[0].end)
+    def top(section: Any) -> int:
+        return max(n.pitch for n in melody.notes if section.start <= n.start < section.end)
+
+    top_chorus, top_verse = top(choruses[0]), top(verses[0])
     assert top_chorus >= top_verse
 
 

@@ -35,8 +35,9 @@ class GenerationService:
             known = ", ".join(sorted(self.models))
             raise ApiError(400, f"unknown model '{model_id}'; available: {known}",
                            "model_not_found", "model")
-        if not entry.available and self._fallback() is not None:
-            entry = self._fallback()
+        fallback = self._fallback()
+        if not entry.available and fallback is not None:
+            entry = fallback
         if not entry.available:
             raise ApiError(503, f"model '{model_id}' is not available here: "
                            f"{entry.unavailable_reason}", "model_unavailable", "model")
@@ -132,8 +133,8 @@ class GenerationService:
         duration = float(result["duration_seconds"])
         return [TrackData(
             url=self.tracks.url(job.storage_key, base_url, expires),
-            duration_seconds=int(round(duration)), lyrics=result.get("lyrics"), id=job.id,
-            duration_ms=int(round(duration * 1000)), seed=job.seed, expires_at=expires,
+            duration_seconds=round(duration), lyrics=result.get("lyrics"), id=job.id,
+            duration_ms=round(duration * 1000), seed=job.seed, expires_at=expires,
             style=plan.get("style"), bpm=plan.get("bpm"), key=plan.get("key"),
             time_signature=plan.get("time_signature"), instruments=plan.get("instruments"),
             sections=plan.get("sections"), vocal=plan.get("vocal"),

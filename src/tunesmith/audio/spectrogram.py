@@ -145,7 +145,7 @@ def _draw_frequency_axis(image: np.ndarray, row_hz: np.ndarray) -> None:
         if not row_hz[0] <= hz <= row_hz[-1]:
             continue
         height = (np.log(hz) - log_lo) / (log_hi - log_lo)
-        y = MARGIN_TOP + int(round((1 - height) * (PICTURE_ROWS - 1)))
+        y = MARGIN_TOP + round((1 - height) * (PICTURE_ROWS - 1))
         image[y, MARGIN_LEFT - 5 : MARGIN_LEFT] = INK
         label = f"{hz // 1000}k" if hz >= 1000 else str(hz)
         _draw_text(image, label, MARGIN_LEFT - 8 - _text_width(label), y - 5)
@@ -167,7 +167,7 @@ def _draw_time_axis(image: np.ndarray, duration: float) -> None:
         return
     step = _time_step(duration)
     for seconds in range(0, int(duration) + 1, step):
-        x = MARGIN_LEFT + int(round(seconds / duration * (PLOT_WIDTH - 1)))
+        x = MARGIN_LEFT + round(seconds / duration * (PLOT_WIDTH - 1))
         image[base : base + 5, x] = INK
         label = f"{seconds // 60}:{seconds % 60:02d}" if duration >= 60 else f"{seconds}s"
         left = min(max(MARGIN_LEFT - 8, x - _text_width(label) // 2),
@@ -177,7 +177,7 @@ def _draw_time_axis(image: np.ndarray, duration: float) -> None:
 
 def _mark_boundary(image: np.ndarray, fraction: float) -> None:
     """A dashed vertical line across the plot at ``fraction`` of the duration."""
-    x = MARGIN_LEFT + int(round(min(max(fraction, 0.0), 1.0) * (PLOT_WIDTH - 1)))
+    x = MARGIN_LEFT + round(min(max(fraction, 0.0), 1.0) * (PLOT_WIDTH - 1))
     for y in range(MARGIN_TOP, MARGIN_TOP + PICTURE_ROWS, 8):
         image[y : y + 5, x] = BOUNDARY
 
