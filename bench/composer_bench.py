@@ -52,6 +52,7 @@ def render(prompt: str, duration: int, seed: int, instrumental: bool = True,
     from tunesmith.config import BUILTIN_MODEL
     from tunesmith.engines.base import GenerationRequest, no_progress
     from tunesmith.engines.composer.engine import ComposerEngine
+    from tunesmith.jobs.worker import release_memory
 
     request = GenerationRequest(prompt=prompt, model=BUILTIN_MODEL, instrumental=instrumental,
                                 lyrics=lyrics, duration_seconds=duration, seed=seed)
@@ -59,6 +60,7 @@ def render(prompt: str, duration: int, seed: int, instrumental: bool = True,
         started, cpu = time.perf_counter(), _cpu_seconds()
         ComposerEngine().generate(request, no_progress, Path(tmp))
         wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    release_memory()  # as a service worker does after each job
     return wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, cpu
 
 

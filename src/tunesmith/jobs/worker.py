@@ -6,6 +6,8 @@ spawned processes here or on other machines pointed at the same database.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import shutil
 import signal
@@ -141,6 +143,25 @@ def run_job(ctx: WorkerContext, job: Job) -> None:
         beat.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         _finish_payment(ctx, job.id)
+        release_memory()
+
+
+def release_memory() -> bool:
+    """Give the memory the last job freed back to the system; False where that can't be done.
+
+    A track's arrays are freed when it is done, but glibc keeps freed heap pages (and each
+    render thread's arena) mapped, so an idle worker would sit at its largest job's size and
+    the next job would start from there. ``malloc_trim`` returns them.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+        return False
+    if trim is None:
+        return False
+    trim(0)
+    return True
 
 
 def _finish_payment(ctx: WorkerContext, job_id: str) -> None:

@@ -21,6 +21,8 @@ from tunesmith.engines.composer.instruments import MixSettings
 from tunesmith.engines.composer.score import SAMPLE_RATE, Cue, Production, Score
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from tunesmith.engines.composer.render import PartRender
 
 SR = SAMPLE_RATE
@@ -171,9 +173,8 @@ def duck_envelope(kicks: list[int], n: int, depth: float, bpm: float) -> np.ndar
     return env
 
 
-def kick_onsets(parts: list[PartRender], score: Score) -> list[int]:
+def kick_onsets(kicks: list[int], score: Score) -> list[int]:
     """Kick positions from the drum parts, or every beat when there is no kick."""
-    kicks = [k for pr in parts for k in pr.kicks]
     if kicks:
         return kicks
     beat = 60.0 / score.bpm
@@ -340,26 +341,35 @@ def lofi_colour(bus: np.ndarray, prod: Production, seed: int) -> np.ndarray:
 # ---- the whole mix -----------------------------------------------------------------------
 
 
-def mix_parts(parts: list[PartRender], score: Score, seed: int = 0) -> np.ndarray:
-    """Sum the parts with sends, ducking, cues and colour: float32 (2, samples), unmastered."""
+def mix_parts(parts: Iterable[PartRender], score: Score, seed: int = 0) -> np.ndarray:
+    """Sum the parts with sends, ducking, cues and colour: float32 (2, samples), unmastered.
+
+    ``parts`` are the score's parts with notes, in score order; each is placed as it comes
+    and its sounds dropped, so they can still be rendering while the first are mixed.
+    """
     n = round(score.duration * SR)
     prod = score.production
+    playing = [p for p in score.parts if p.notes]
     dry = np.zeros((2, n), dtype=np.float32)
-    ducking = prod.sidechain > 0 and any(pr.part.sidechain for pr in parts)
+    ducking = prod.sidechain > 0 and any(p.sidechain for p in playing)
     ducked = np.zeros((2, n), dtype=np.float32) if ducking else dry
     sends: dict[str, np.ndarray | None] = {
         "reverb": np.zeros(n, np.float32)
-        if any(pr.part.reverb > 0 for pr in parts) or score.cues
+        if any(p.reverb > 0 for p in playing) or score.cues
         else None,
-        "delay": np.zeros(n, np.float32) if any(pr.part.delay > 0 for pr in parts) else None,
+        "delay": np.zeros(n, np.float32) if any(p.delay > 0 for p in playing) else None,
     }
-    voices = [pr for pr in parts if pr.part.role == "vocal"]
+    voices: list[PartRender] = []
+    kicks: list[int] = []
     for pr in parts:
-        if pr.part.role != "vocal":
-            place_part(pr, ducked if pr.part.sidechain else dry, sends, prod.width)
-            pr.sounds = {}  # placed: the mix owns the part now, and memory is tight
+        if pr.part.role == "vocal":
+            voices.append(pr)  # seated once the band is mixed
+            continue
+        place_part(pr, ducked if pr.part.sidechain else dry, sends, prod.width)
+        pr.sounds = {}  # placed: the mix owns the part now, and memory is tight
+        kicks += pr.kicks
     if ducking:
-        ducked *= duck_envelope(kick_onsets(parts, score), n, prod.sidechain, score.bpm)
+        ducked *= duck_envelope(kick_onsets(kicks, score), n, prod.sidechain, score.bpm)
         dry += ducked
         del ducked
     if voices:

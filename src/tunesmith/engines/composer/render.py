@@ -9,8 +9,8 @@ a part never exists as a full-length array unless someone asks for stems.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -216,11 +216,19 @@ def _kit_reference_power(kit: Kit, mix: MixSettings, score: Score, font: Path, s
 
 
 def render_parts(score: Score, seed: int = 0, font: Path | None = None) -> list[PartRender]:
-    """Every part of the score with notes, rendered (vocal parts are sung), in score order.
+    """Every part of the score with notes, rendered (vocal parts are sung), in score order."""
+    return list(rendered_in_order(score, seed, font))
+
+
+def rendered_in_order(score: Score, seed: int = 0,
+                      font: Path | None = None) -> Iterator[PartRender]:
+    """Each part of the score with notes, rendered, in score order as soon as it is ready.
 
     Parts render on two threads: numpy, scipy's filters, pedalboard and WORLD release the
     GIL for most of a note's cost. Every part is seeded on its own, so the audio does not
-    depend on which thread renders it. The voice starts first: it is the longest job.
+    depend on which thread renders it. The voice starts first: it is the longest job. The
+    caller can mix a part (and drop its sounds) while later ones render, so a song never
+    holds every part's sounds at once.
     """
     from tunesmith.engines.composer.singing import render_vocal
 
@@ -229,21 +237,32 @@ def render_parts(score: Score, seed: int = 0, font: Path | None = None) -> list[
             return render_vocal(part, score, seed)
         return render_part(part, score, seed, font)
 
-    def in_turn(group: list[Part]) -> list[PartRender]:
-        return [one(part) for part in group]
-
     parts = [p for p in score.parts if p.notes]
+    ready: dict[int, Future[PartRender]] = {id(p): Future() for p in parts}
+
+    def in_turn(group: list[Part]) -> None:
+        for index, part in enumerate(group):
+            try:
+                ready[id(part)].set_result(one(part))
+            except BaseException as exc:  # handed to whoever waits for this part or a later one
+                for later in group[index:]:
+                    ready[id(later)].set_exception(exc)
+                return
+
     # SoundFont parts render in score order on one thread: a note's sound depends slightly
     # on the note the synthesiser played before it, so interleaving them would change it.
     fonted = [p for p in parts if p.role != "vocal" and _uses_soundfont(p)]
     others = sorted((p for p in parts if all(p is not f for f in fonted)),
                     key=lambda p: p.role != "vocal")
     groups = [g for g in [others[:1], fonted, *([p] for p in others[1:])] if g]
-    with ThreadPoolExecutor(_RENDER_THREADS, thread_name_prefix="render") as pool:
-        jobs = [pool.submit(in_turn, g) for g in groups]
-        rendered = {id(part): pr for g, job in zip(groups, jobs, strict=True)
-                    for part, pr in zip(g, job.result(), strict=True)}
-    return [rendered[id(p)] for p in parts]
+    pool = ThreadPoolExecutor(_RENDER_THREADS, thread_name_prefix="render")
+    try:
+        for group in groups:
+            pool.submit(in_turn, group)
+        for part in parts:
+            yield ready.pop(id(part)).result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _uses_soundfont(part: Part) -> bool:
@@ -273,10 +292,15 @@ def render_score(score: Score, seed: int = 1234, progress: Progress | None = Non
     """
     report = progress or (lambda fraction, stage: None)
     report(0.0, "render")
-    parts = render_parts(score, seed)
-    report(0.45, "mix")
-    mixed = mix_parts(parts, score, seed)
-    del parts  # the note sounds: a few hundred MB the master does not need
+    count = max(sum(1 for p in score.parts if p.notes), 1)
+
+    def rendered() -> Iterator[PartRender]:
+        for index, part in enumerate(rendered_in_order(score, seed)):
+            yield part
+            report(0.6 * (index + 1) / count, "render")
+        report(0.6, "mix")  # every part placed: sends, cues and colour remain
+
+    mixed = mix_parts(rendered(), score, seed)  # each part is mixed while the next renders
     report(0.75, "master")
     audio = master(mixed, score.production)
     report(1.0, "master")
