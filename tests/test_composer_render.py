@@ -5,6 +5,8 @@ Scores are written by hand here so these tests do not depend on the arranger.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ from tunesmith.engines.composer.render import (
     quantise_length,
     render_score,
     render_stems,
+    rendered_in_order,
     soundfont_path,
 )
 from tunesmith.engines.composer.score import (
@@ -324,6 +327,43 @@ def test_progress_reports_stages_and_can_cancel() -> None:
 
     with pytest.raises(RuntimeError, match="cancelled"):
         render_score(_band_song(4.0), progress=cancel)
+
+
+def test_parts_come_in_score_order_however_slowly_they_render(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mix asks for a part before its thread has even started it: it must wait, not hang,
+    and a part that fails hands its error to the mix."""
+    import tunesmith.engines.composer.render as render
+
+    song = _band_song(4.0)
+    real = render.render_part
+    # One thread takes the groups in turn: drums, then the SoundFont keys (slow), then bass,
+    # so the mix asks for the bass while the keys still hold the only thread.
+    monkeypatch.setattr(render, "_RENDER_THREADS", 1)
+    delays = {"drums": 0.05, "bass": 0.0, "pad": 0.1, "lead": 0.0, "keys": 0.4}
+
+    def slow(part: Part, *args: object, **kwargs: object) -> render.PartRender:
+        time.sleep(delays[part.name])
+        return real(part, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render, "render_part", slow)
+    names: list[str] = []
+    worker = threading.Thread(
+        target=lambda: names.extend(pr.part.name for pr in rendered_in_order(song, 3)),
+        daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), f"rendering hung after {names}"
+    assert names == [p.name for p in song.parts if p.notes]
+
+    def broken(part: Part, *args: object, **kwargs: object) -> render.PartRender:
+        if part.name == "pad":
+            raise RuntimeError("pad failed")
+        return real(part, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render, "render_part", broken)
+    with pytest.raises(RuntimeError, match="pad failed"):
+        list(rendered_in_order(song, 3))
 
 
 def test_soundfont_falls_back_to_the_bundled_one(monkeypatch: pytest.MonkeyPatch) -> None:

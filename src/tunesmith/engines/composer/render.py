@@ -238,15 +238,16 @@ def rendered_in_order(score: Score, seed: int = 0,
         return render_part(part, score, seed, font)
 
     parts = [p for p in score.parts if p.notes]
-    ready: dict[int, Future[PartRender]] = {id(p): Future() for p in parts}
+    ready: list[Future[PartRender] | None] = [Future() for _ in parts]
+    slot = {id(p): future for p, future in zip(parts, ready, strict=True)}
 
-    def in_turn(group: list[Part]) -> None:
-        for index, part in enumerate(group):
+    def in_turn(group: list[tuple[Part, Future[PartRender]]]) -> None:
+        for index, (part, future) in enumerate(group):
             try:
-                ready[id(part)].set_result(one(part))
+                future.set_result(one(part))
             except BaseException as exc:  # handed to whoever waits for this part or a later one
-                for later in group[index:]:
-                    ready[id(later)].set_exception(exc)
+                for _, later in group[index:]:
+                    later.set_exception(exc)
                 return
 
     # SoundFont parts render in score order on one thread: a note's sound depends slightly
@@ -258,9 +259,12 @@ def rendered_in_order(score: Score, seed: int = 0,
     pool = ThreadPoolExecutor(_RENDER_THREADS, thread_name_prefix="render")
     try:
         for group in groups:
-            pool.submit(in_turn, group)
-        for part in parts:
-            yield ready.pop(id(part)).result()
+            pool.submit(in_turn, [(part, slot[id(part)]) for part in group])
+        del slot
+        for index, future in enumerate(ready):
+            assert future is not None
+            ready[index] = None  # the part is the caller's now: it frees the sounds
+            yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
