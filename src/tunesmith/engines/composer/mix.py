@@ -349,7 +349,7 @@ def mix_parts(parts: Iterable[PartRender], score: Score, seed: int = 0) -> np.nd
     """
     n = round(score.duration * SR)
     prod = score.production
-    playing = [p for p in score.parts if p.notes]
+    playing = score.playing
     dry = np.zeros((2, n), dtype=np.float32)
     ducking = prod.sidechain > 0 and any(p.sidechain for p in playing)
     ducked = np.zeros((2, n), dtype=np.float32) if ducking else dry

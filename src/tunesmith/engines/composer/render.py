@@ -237,8 +237,8 @@ def rendered_in_order(score: Score, seed: int = 0,
             return render_vocal(part, score, seed)
         return render_part(part, score, seed, font)
 
-    parts = [p for p in score.parts if p.notes]
-    ready: list[Future[PartRender] | None] = [Future() for _ in parts]
+    parts = score.playing
+    ready: list[Future[PartRender]] = [Future() for _ in parts]
     slot = {id(p): future for p, future in zip(parts, ready, strict=True)}
 
     def in_turn(group: list[tuple[Part, Future[PartRender]]]) -> None:
@@ -260,10 +260,7 @@ def rendered_in_order(score: Score, seed: int = 0,
     try:
         for group in groups:
             pool.submit(in_turn, [(part, slot[id(part)]) for part in group])
-        del slot
-        for index, future in enumerate(ready):
-            assert future is not None
-            ready[index] = None  # the part is the caller's now: it frees the sounds
+        for future in ready:
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -296,7 +293,7 @@ def render_score(score: Score, seed: int = 1234, progress: Progress | None = Non
     """
     report = progress or (lambda fraction, stage: None)
     report(0.0, "render")
-    count = max(sum(1 for p in score.parts if p.notes), 1)
+    count = max(len(score.playing), 1)
 
     def rendered() -> Iterator[PartRender]:
         for index, part in enumerate(rendered_in_order(score, seed)):

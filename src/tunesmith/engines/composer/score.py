@@ -148,6 +148,11 @@ class Score:
     mood: str = ""
     energy: float = 0.5
 
+    @property
+    def playing(self) -> list[Part]:
+        """The parts that have notes, in score order: the ones that sound."""
+        return [p for p in self.parts if p.notes]
+
     def plan(self) -> dict[str, Any]:
         """The interpretation returned with the track."""
         return {
@@ -158,7 +163,7 @@ class Score:
             "time_signature": f"{self.time_signature[0]}/{self.time_signature[1]}",
             "swing": round(self.swing, 2),
             "mood": self.mood,
-            "instruments": sorted({p.instrument for p in self.parts if p.notes}),
+            "instruments": sorted({p.instrument for p in self.playing}),
             "sections": [
                 {"name": s.name, "start": round(s.start, 3), "end": round(s.end, 3), "bars": s.bars}
                 for s in self.sections
