@@ -75,22 +75,26 @@ def _select(font: tsf.SoundFont, bank: int, program: int, drums: bool) -> None:
     font.channel_set_preset_number(0, program, drums)
 
 
-def _render(font: tsf.SoundFont, frames: int) -> np.ndarray:
-    """Render ``frames`` stereo frames as float32 (2, frames)."""
+def _render(font: tsf.SoundFont, frames: int) -> bytearray:
+    """Render ``frames`` stereo frames: interleaved float32 samples."""
     buffer = bytearray(frames * 8)
     font.render(memoryview(buffer), False)
-    return np.frombuffer(buffer, dtype=np.float32).reshape(-1, 2).T
+    return buffer
 
 
-def _tail(font: tsf.SoundFont) -> list[np.ndarray]:
+def _tail(font: tsf.SoundFont) -> list[bytearray]:
     """Render the release until it falls below -80 dBFS (or a cap)."""
-    chunks: list[np.ndarray] = []
+    chunks: list[bytearray] = []
     for _ in range(int(_MAX_TAIL_S * SR / _CHUNK)):
         chunk = _render(font, _CHUNK)
         chunks.append(chunk)
-        if float(np.abs(chunk).max()) < _SILENCE * 10:
+        if _magnitude(np.frombuffer(chunk, dtype=np.float32)) < _SILENCE * 10:
             break
     return chunks
+
+
+def _magnitude(x: np.ndarray) -> float:
+    return max(float(x.max(initial=0.0)), -float(x.min(initial=0.0)))
 
 
 def render_note(
@@ -115,13 +119,15 @@ def render_note(
         chunks = [_render(font, held)]
         font.channel_note_off(0, int(np.clip(pitch, 0, 127)))
         chunks += _tail(font)
-    audio = np.concatenate(chunks, axis=1)
-    return _trim_silence(audio)
+    # Channels first and each channel contiguous: reductions over an interleaved (2, n)
+    # view run pair by pair, ten times slower than over whole rows.
+    interleaved = np.frombuffer(b"".join(chunks), dtype=np.float32)
+    return _trim_silence(np.ascontiguousarray(interleaved.reshape(-1, 2).T))
 
 
 def _trim_silence(audio: np.ndarray) -> np.ndarray:
     """Cut the end once it is 60 dB under the note's peak, fading the last few milliseconds."""
-    level = np.abs(audio).max(axis=0)
+    level = np.maximum(np.abs(audio[0]), np.abs(audio[1]))
     floor = max(_SILENCE, float(level.max(initial=0.0)) * _TAIL_FLOOR)
     loud = np.flatnonzero(level > floor)
     end = int(loud[-1]) + 1 if loud.size else 64
