@@ -35,6 +35,8 @@ _DUCK_FLOOR = 0.12  # the deepest sidechain dip (-18 dB) at sidechain = 1
 _CUE_SEND = 0.35
 _SATURATION_DRIVE = 0.8
 _WOBBLE_BLOCK = 1 << 18  # samples per block of tape wobble (6 s)
+_HISS_LOOP = 20 * SR  # vinyl hiss repeats after 20 s
+_HISS_SPLICE = SR // 20
 
 
 # ---- tone: per-sound filters -------------------------------------------------------------
@@ -145,7 +147,8 @@ def place_part(
     ready = {k: _width(v, factor) * lr for k, v in pr.sounds.items()}
     for start, key, limit in pr.events:
         _place(dry, _cut(ready[key], limit), start)
-    fed = [(bus, levels[name]) for name, bus in sends.items() if bus is not None and levels[name] > 0]
+    fed = [(bus, levels[name]) for name, bus in sends.items()
+           if bus is not None and levels[name] > 0]
     if not fed:
         return
     mono = {k: _down(v[0] + v[1]) for k, v in ready.items()}  # (L + R) / 2 at half rate
@@ -301,11 +304,14 @@ def tape_wobble(bus: np.ndarray, amount: float) -> np.ndarray:
     for a in range(0, n, _WOBBLE_BLOCK):
         b = min(n, a + _WOBBLE_BLOCK)
         index = np.arange(a, b, dtype=np.float64)
-        t = index / SR
+        # The wobble moves at a few hertz: work it out every 64 samples, draw lines between.
+        coarse = np.arange(a, b + 64, 64, dtype=np.float64)
+        t = coarse / SR
         delay = depth * (
             1.0 + 0.75 * np.sin(2 * np.pi * 0.55 * t) + 0.2 * np.sin(2 * np.pi * 5.7 * t)
         )
-        pos = np.clip(index - delay, 0.0, n - 1)
+        pos = index - np.interp(index, coarse, delay)
+        np.clip(pos, 0.0, n - 1, out=pos)
         lo = max(0, a - int(depth * 2.0) - 2)  # the longest delay is 1.95 x depth
         source = np.arange(lo, b, dtype=np.float64)
         for ch in range(bus.shape[0]):
@@ -314,10 +320,27 @@ def tape_wobble(bus: np.ndarray, amount: float) -> np.ndarray:
 
 
 def vinyl_noise(n: int, level: float, seed: int) -> np.ndarray:
-    """Crackle (sparse clicks) and hiss, stereo, at ``level`` of full scale."""
+    """Crackle (sparse clicks) and hiss, stereo, at ``level`` of full scale.
+
+    The hiss is a band of noise ``_HISS_LOOP_S`` long played round: steady noise repeating
+    that slowly is not heard to repeat, and a long track costs no more than a short one.
+    The clicks fall anywhere.
+    """
     rng = np.random.default_rng([seed, 77])
-    hiss = rng.standard_normal((2, n), dtype=np.float32)
-    hiss = Pedalboard([HighpassFilter(900.0), LowpassFilter(5500.0)])(hiss, SR) * np.float32(0.05)
+    loop = min(n, _HISS_LOOP)
+    band = rng.standard_normal((2, loop + SR // 10), dtype=np.float32)
+    band = Pedalboard([HighpassFilter(900.0), LowpassFilter(5500.0)])(band, SR)
+    band = band[:, SR // 10 :] * np.float32(0.05)  # the filters settled
+    if n <= loop:
+        hiss = np.array(band[:, :n])
+    else:
+        # One period of the loop: its start fades in over the noise that followed its end
+        # (equal power: the two are independent), so it comes round without a seam.
+        fade = _HISS_SPLICE
+        period = loop - fade
+        x = np.linspace(0.0, np.pi / 2, fade, dtype=np.float32)
+        band[:, :fade] = band[:, :fade] * np.sin(x) + band[:, period:loop] * np.cos(x)
+        hiss = np.tile(band[:, :period], (1, -(-n // period)))[:, :n]
     click_shape = np.exp(-np.arange(90) / 14.0).astype(np.float32)
     for at in np.sort(rng.integers(0, max(n - 100, 1), size=int(n / SR * 5.0))):
         amp = float(rng.pareto(2.5) + 0.2) * (1 if rng.random() < 0.5 else -1) * 0.25
@@ -330,12 +353,15 @@ def lofi_colour(bus: np.ndarray, prod: Production, seed: int) -> np.ndarray:
     if prod.lofi > 0.02:
         bus = tape_wobble(bus, prod.lofi)
         bus = LowpassFilter(16000.0 - 9500.0 * prod.lofi)(bus, SR)
-        peak = float(np.abs(bus).max()) or 1.0
+        peak = max(float(bus.max(initial=0.0)), -float(bus.min(initial=0.0))) or 1.0
         steps = 2.0 ** (14.0 - 6.0 * prod.lofi)
-        bus = (np.round(bus / peak * steps) / steps * peak).astype(np.float32)
+        bus = np.asarray(bus, dtype=np.float32)  # pedalboard's output: ours to change
+        bus *= np.float32(steps / peak)
+        np.round(bus, out=bus)
+        bus *= np.float32(peak / steps)
     if prod.vinyl > 0.01:
         rms = float(np.sqrt(np.mean(np.square(bus[:, ::8], dtype=np.float64)))) or 0.05
-        bus = bus + vinyl_noise(bus.shape[-1], rms * prod.vinyl * 0.5, seed)
+        bus += vinyl_noise(bus.shape[-1], rms * prod.vinyl * 0.5, seed)
     return bus
 
 
