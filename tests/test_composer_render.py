@@ -300,6 +300,57 @@ def test_riser_rises() -> None:
     assert np.mean(np.square(rise[:, half:])) > 4 * np.mean(np.square(rise[:, :half]))
 
 
+def test_filter_sweeps_run_scipys_loop_exactly_as_its_public_call(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tunesmith.engines.composer import synth
+
+    noise = np.random.default_rng(4).standard_normal((2, SR)).astype(np.float32)
+    cutoff = 200.0 * 2.0 ** (6.0 * np.arange(SR) / SR)
+    fast = synth.sweep_lowpass(noise, cutoff, 0.4)
+    monkeypatch.setattr(synth, "_sosfilt_loop", None)
+    assert np.array_equal(fast, synth.sweep_lowpass(noise, cutoff, 0.4))
+
+
+def test_limiting_in_two_halves_keeps_the_ceiling_and_the_sound_of_one_pass() -> None:
+    from pedalboard import BrickwallLimiter
+
+    rng = np.random.default_rng(8)
+    n = 16 * SR
+    beats = np.repeat(rng.uniform(0.2, 1.0, n // 2205 + 1), 2205)[:n]
+    audio = (rng.standard_normal((2, n)) * beats * 0.3).astype(np.float32)
+    ceiling_db, gain = -1.6, 4.0
+    halves = master._limit(audio, gain, ceiling_db)
+    one = BrickwallLimiter(ceiling_db=ceiling_db, release_ms=80.0, lookahead_ms=3.0)(
+        audio * np.float32(gain), SR)
+    assert halves.shape == audio.shape and halves.dtype == np.float32
+    assert np.abs(halves).max() <= 10 ** (ceiling_db / 20) + 1e-6
+    middle = n // 2
+    assert np.array_equal(halves[:, :middle], one[:, :middle])
+
+    def blocks(x: np.ndarray) -> np.ndarray:  # 10 ms levels after the middle
+        return np.sqrt(np.mean(x[:, middle:].reshape(2, -1, 441) ** 2, axis=(0, 2)))
+
+    difference_db = 20 * np.log10(blocks(halves) / blocks(one))
+    assert np.abs(difference_db).max() < 1.0
+
+
+def test_vinyl_hiss_loops_without_a_seam_but_its_crackle_does_not_repeat() -> None:
+    period = mix._HISS_LOOP - mix._HISS_SPLICE
+    noise = mix.vinyl_noise(period + 10 * SR, 1.0, seed=2)
+
+    def level(a: int, b: int) -> float:  # the hiss, not the clicks
+        return float(np.median(np.abs(noise[:, a:b])))
+
+    around_seam = level(period - SR // 10, period + SR // 10)
+    assert around_seam == pytest.approx(level(SR, 3 * SR), rel=0.1)
+
+    def clicks(x: np.ndarray) -> set[int]:  # where they fall, to 100 samples
+        return set(np.flatnonzero(np.abs(x[0]) > 20 * level(SR, 3 * SR)) // 100)
+
+    first, again = clicks(noise[:, : 10 * SR]), clicks(noise[:, period : period + 10 * SR])
+    assert first and again and len(first & again) < len(first) / 2
+
+
 def test_mono_voices_cut_overlapping_notes() -> None:
     part = Part("b", "bass_808", "bass", [Note(0.0, 2.0, 36), Note(0.5, 1.0, 38)])
     notes = playable_notes(part, 4.0, mono=True)
