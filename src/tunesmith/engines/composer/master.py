@@ -394,8 +394,9 @@ def _clip_into_limiter(audio: np.ndarray, gain: float, levels: tuple[float, floa
 
     More gain into a limiter that already works hard makes it quieter (it pumps), so a soft
     clip with its knee under the ceiling takes the tallest peaks first and a faster release
-    follows. The limiter pushed harder, then two aims of the clipper at the target: the take
-    that plain gain can finish best is kept.
+    follows. The limiter pushed harder, then (unless plain gain can finish that take under
+    the ceiling) two aims of the clipper at the target: the take that plain gain can finish
+    best is kept.
     ``levels`` is (target LUFS, sample ceiling dBFS, true-peak ceiling), ``first`` the
     limiter's own take.
     """
@@ -414,6 +415,10 @@ def _clip_into_limiter(audio: np.ndarray, gain: float, levels: tuple[float, floa
     best = min(best, (pushed, true_peak(pushed, floor), target - integrated_loudness(pushed)),
                key=shortfall)
     del pushed
+    if shortfall(best)[0] == 0.0:
+        # Plain gain finishes it under the ceiling: nothing a clipper adds would be louder.
+        # (Over every style at 60 s this ended 8 of the 10 that came here.)
+        return best
     miss = first[2]
     for _ in range(2):
         gain *= 10 ** (miss / 20)
