@@ -204,26 +204,25 @@ def add_upsampled(bus: np.ndarray, half_rate: np.ndarray) -> None:
     bus[:, 1 : 2 * m - 1 : 2] += 0.5 * (x[:, :-1] + x[:, 1:])
 
 
-def reverb_return(send: np.ndarray, prod: Production) -> np.ndarray:
+def reverb_return(send: np.ndarray, prod: Production,
+                  pool: ThreadPoolExecutor | None = None) -> np.ndarray:
     """The stereo reverb return of a mono half-rate send bus, at half rate.
 
     Two mono reverbs of slightly different size make the left and right tails: as wide as
-    pedalboard's stereo mode, at two thirds of its cost.
+    pedalboard's stereo mode, at two thirds of its cost, and each can have a core (``pool``).
     """
     pre = int(_PREDELAY_S * HALF)
     shifted = np.concatenate([np.zeros(pre, np.float32), send[: send.size - pre]])
     low = Pedalboard([HighpassFilter(220.0), LowpassFilter(6500.0)])(shifted[np.newaxis, :], HALF)
     size = 0.35 + 0.6 * prod.reverb_size
-    tails = [
-        Reverb(
-            room_size=min(size + offset, 0.98),
-            damping=0.45,
-            wet_level=1.0,
-            dry_level=0.0,
-            width=1.0,
-        )(low, HALF)[0]
-        for offset in (0.0, 0.025)
-    ]
+
+    def tail(offset: float) -> np.ndarray:
+        reverb = Reverb(room_size=min(size + offset, 0.98), damping=0.45, wet_level=1.0,
+                        dry_level=0.0, width=1.0)
+        return reverb(low, HALF)[0]
+
+    offsets = (0.0, 0.025)
+    tails = list(pool.map(tail, offsets) if pool else map(tail, offsets))
     return np.stack(tails) * np.float32(_REVERB_RETURN * prod.reverb_mix / 0.15)
 
 
@@ -423,14 +422,14 @@ def _send_returns(sends: dict[str, np.ndarray | None], prod: Production,
                   bpm: float) -> np.ndarray | None:
     """Reverb and delay returns summed, at half rate (upsampled once by the caller).
 
-    The two run at once: pedalboard releases the GIL, so each gets a core.
+    The reverb's two tails and the delay run at once: pedalboard releases the GIL.
     """
     reverb, delay = sends["reverb"], sends["delay"]
-    with ThreadPoolExecutor(2, thread_name_prefix="sends") as pool:
-        tails = pool.submit(reverb_return, reverb, prod) if (
-            reverb is not None and prod.reverb_mix > 0) else None
-        echoes = delay_return(delay, prod, bpm) if delay is not None else None
-        returns = tails.result() if tails is not None else None
+    with ThreadPoolExecutor(3, thread_name_prefix="sends") as pool:
+        echoes = pool.submit(delay_return, delay, prod, bpm) if delay is not None else None
+        returns = (reverb_return(reverb, prod, pool)
+                   if reverb is not None and prod.reverb_mix > 0 else None)
+        echoes = echoes.result() if echoes is not None else None
     if echoes is None:
         return returns
     return echoes if returns is None else returns + echoes
