@@ -15,7 +15,7 @@ import pytest
 from scipy.signal import resample_poly
 
 from tunesmith.engines.composer import drumkit, master, mix, soundfont
-from tunesmith.engines.composer.instruments import CATALOGUE
+from tunesmith.engines.composer.instruments import CATALOGUE, SynthPatch
 from tunesmith.engines.composer.render import (
     playable_notes,
     quantise_length,
@@ -309,6 +309,19 @@ def test_filter_sweeps_run_scipys_loop_exactly_as_its_public_call(
     fast = synth.sweep_lowpass(noise, cutoff, 0.4)
     monkeypatch.setattr(synth, "_sosfilt_loop", None)
     assert np.array_equal(fast, synth.sweep_lowpass(noise, cutoff, 0.4))
+
+
+@pytest.mark.parametrize("name", [n for n, e in CATALOGUE.items()
+                                  if isinstance(e.voice, SynthPatch)])
+def test_a_short_note_is_the_start_of_a_long_ones_tone_under_its_own_envelope(name: str) -> None:
+    from tunesmith.engines.composer import synth
+
+    patch = CATALOGUE[name].voice
+    long_n = synth.note_length(patch, 2.5)[1]
+    tone = synth.note_tone(patch, 57, long_n, 88, bpm=126.0, glide_from=52, seed=9)
+    for seconds in (0.07, 0.6, 2.5):
+        alone = synth.render_note(patch, 57, seconds, 88, bpm=126.0, glide_from=52, seed=9)
+        assert np.array_equal(synth.shape_note(patch, tone, seconds, 88), alone)
 
 
 def test_limiting_in_two_halves_keeps_the_ceiling_and_the_sound_of_one_pass() -> None:

@@ -177,7 +177,10 @@ def _block_env(audio: np.ndarray, block: int) -> np.ndarray:
 
 
 def glue_compress(audio: np.ndarray, amount: float) -> np.ndarray:
-    """A gentle bus compressor at control rate: 10 ms blocks, 10 ms attack, 150 ms release."""
+    """A gentle bus compressor at control rate: 10 ms blocks, 10 ms attack, 150 ms release.
+
+    Float32 ``audio`` is compressed in place (and returned).
+    """
     if amount <= 0.01 or audio.shape[-1] < 4410:
         return audio
     block = 441
@@ -188,7 +191,7 @@ def glue_compress(audio: np.ndarray, amount: float) -> np.ndarray:
     wanted = -np.maximum(level - threshold, 0.0) * (1.0 - 1.0 / ratio)
     smooth = _attack_release(wanted, attack=0.63, release=0.065)
     gain = _ramp_gain(10 ** (smooth / 20), block, audio.shape[-1])
-    out = np.empty(audio.shape, dtype=np.result_type(audio.dtype, gain.dtype))
+    out = audio if audio.dtype == np.float32 else np.empty(audio.shape, dtype=np.float32)
     for start in range(0, audio.shape[-1], _CHUNK):
         part = slice(start, start + _CHUNK)
         np.multiply(audio[:, part], gain[part], out=out[:, part])
@@ -443,7 +446,10 @@ def _clip_into_limiter(audio: np.ndarray, gain: float, levels: tuple[float, floa
 
 
 def master(mix: np.ndarray, production: Production) -> np.ndarray:
-    """Master a mix to the production's loudness and peak: float32 (2, samples)."""
+    """Master a mix to the production's loudness and peak: float32 (2, samples).
+
+    A float32 mix is worked on in place (the master owns it: two fewer copies of the track).
+    """
     audio = np.asarray(mix, dtype=np.float32)
     if not np.isfinite(float(np.sum(audio, dtype=np.float64))):  # one pass; NaN spreads
         audio = np.nan_to_num(audio, posinf=0.0, neginf=0.0)
@@ -456,6 +462,6 @@ def master(mix: np.ndarray, production: Production) -> np.ndarray:
         audio = saturate(audio, production.saturation)
     # Targets hold for the encoded MP3: keep the encoder's peak margin and loudness loss.
     ceiling = production.true_peak_db - codec_margin_db(audio)
-    audio = loudness_and_peak(band_limit(audio), production.target_lufs + _CODEC_LOSS_LU,
-                              ceiling)
+    audio = loudness_and_peak(band_limit(audio, in_place=True),
+                              production.target_lufs + _CODEC_LOSS_LU, ceiling)
     return _fades(audio)

@@ -98,22 +98,22 @@ def _synth_events(
     pr: PartRender, patch: SynthPatch, notes: list[Note], name: str, bpm: float, seed: int
 ) -> None:
     previous: Note | None = None
+    lengths: dict[tuple[int, int, int | None], set[float]] = {}  # tone → the lengths it plays
     for note in notes:
         legato = previous is not None and note.start - (previous.start + previous.duration) < 0.01
         glide = previous.pitch if legato and patch.slide_time and previous else None
-        key = (
-            name,
-            note.pitch,
-            quantise_length(note.duration),
-            velocity_bucket(note.velocity),
-            glide,
-        )
-        if key not in pr.sounds:
-            pr.sounds[key] = synth.render_note(
-                patch, note.pitch, key[2], key[3], bpm=bpm, glide_from=glide, seed=seed
-            )
-        pr.events.append((round(note.start * SR), key, 0))
+        length, velocity = quantise_length(note.duration), velocity_bucket(note.velocity)
+        lengths.setdefault((note.pitch, velocity, glide), set()).add(length)
+        pr.events.append((round(note.start * SR), (name, note.pitch, length, velocity, glide), 0))
         previous = note
+    # One tone per pitch, velocity and glide, as long as its longest note; each length is
+    # that tone under its own envelope (the same samples as rendering each on its own).
+    for (pitch, velocity, glide), held in lengths.items():
+        n = max(synth.note_length(patch, length)[1] for length in held)
+        tone = synth.note_tone(patch, pitch, n, velocity, bpm=bpm, glide_from=glide, seed=seed)
+        for length in held:
+            pr.sounds[(name, pitch, length, velocity, glide)] = synth.shape_note(
+                patch, tone, length, velocity)
 
 
 def _gm_events(pr: PartRender, voice: GmProgram, notes: list[Note], font: Path) -> None:

@@ -248,6 +248,41 @@ def note_length(patch: SynthPatch, duration: float) -> tuple[int, int]:
     return n_on, n_on + int(patch.release * 1.25 * SR) + _EDGE
 
 
+def note_tone(
+    patch: SynthPatch,
+    pitch: int,
+    n: int,
+    velocity: int,
+    *,
+    bpm: float = 120.0,
+    glide_from: int | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """A note's first ``n`` samples before its envelope: oscillators, filter and drive.
+
+    Everything here runs forward in time and nothing depends on when the note is let go,
+    so a shorter note's tone is exactly the start of a longer one's: one tone serves every
+    length of the same pitch and velocity (see :func:`shape_note`).
+    """
+    rng = np.random.default_rng([seed, pitch, velocity])
+    freq = _frequency(patch, pitch, n, glide_from)
+    audio = _oscillators(patch, freq, n, velocity, rng)
+    if patch.wave != "fm":
+        audio = sweep_lowpass(audio, _cutoff(patch, pitch, velocity, n, bpm), patch.resonance)
+    if patch.drive:
+        gain = 1.0 + 4.0 * patch.drive
+        audio = np.tanh(audio * gain) / np.tanh(gain)
+    return audio
+
+
+def shape_note(patch: SynthPatch, tone: np.ndarray, duration: float, velocity: int) -> np.ndarray:
+    """The note held for ``duration``: its tone (at least as long) under the envelope."""
+    n_on, n = note_length(patch, duration)
+    env = envelope(patch.attack, patch.decay, patch.sustain, patch.release, n_on, n)
+    loud = (velocity / 127.0) ** 1.2
+    return (tone[:, :n] * env * np.float32(0.5 * loud)).astype(np.float32)
+
+
 def render_note(
     patch: SynthPatch,
     pitch: int,
@@ -259,18 +294,9 @@ def render_note(
     seed: int = 0,
 ) -> np.ndarray:
     """Render one note, release tail included: float32 (1 or 2, samples)."""
-    rng = np.random.default_rng([seed, pitch, velocity])
-    n_on, n = note_length(patch, duration)
-    freq = _frequency(patch, pitch, n, glide_from)
-    audio = _oscillators(patch, freq, n, velocity, rng)
-    if patch.wave != "fm":
-        audio = sweep_lowpass(audio, _cutoff(patch, pitch, velocity, n, bpm), patch.resonance)
-    if patch.drive:
-        gain = 1.0 + 4.0 * patch.drive
-        audio = np.tanh(audio * gain) / np.tanh(gain)
-    env = envelope(patch.attack, patch.decay, patch.sustain, patch.release, n_on, n)
-    loud = (velocity / 127.0) ** 1.2
-    return (audio * env * np.float32(0.5 * loud)).astype(np.float32)
+    _, n = note_length(patch, duration)
+    tone = note_tone(patch, pitch, n, velocity, bpm=bpm, glide_from=glide_from, seed=seed)
+    return shape_note(patch, tone, duration, velocity)
 
 
 # ---- production effects: risers, impacts, downlifters ------------------------------------
