@@ -400,7 +400,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
     import tunesmith.engines.composer.render as render
 
     song = _band_song(4.0)
-    real = render.render_part
+    real = render.start_part
     # One thread takes the groups in turn: drums, then the SoundFont keys (slow), then bass,
     # so the mix asks for the bass while the keys still hold the only thread.
     monkeypatch.setattr(render, "_RENDER_THREADS", 1)
@@ -410,7 +410,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
         time.sleep(delays[part.name])
         return real(part, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(render, "render_part", slow)
+    monkeypatch.setattr(render, "start_part", slow)
     names: list[str] = []
     worker = threading.Thread(
         target=lambda: names.extend(pr.part.name for pr in rendered_in_order(song, 3)),
@@ -425,8 +425,21 @@ def test_parts_come_in_score_order_however_slowly_they_render(
             raise RuntimeError("pad failed")
         return real(part, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(render, "render_part", broken)
+    monkeypatch.setattr(render, "start_part", broken)
     with pytest.raises(RuntimeError, match="pad failed"):
+        list(rendered_in_order(song, 3))
+
+    # The SoundFont keys are finished on their own thread: its failure reaches the mix too.
+    monkeypatch.setattr(render, "start_part", real)
+    finish = render.finish_part
+
+    def broken_finish(pr: render.PartRender, score: Score) -> render.PartRender:
+        if pr.part.name == "keys":
+            raise RuntimeError("keys failed")
+        return finish(pr, score)
+
+    monkeypatch.setattr(render, "finish_part", broken_finish)
+    with pytest.raises(RuntimeError, match="keys failed"):
         list(rendered_in_order(song, 3))
 
 

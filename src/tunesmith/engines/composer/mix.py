@@ -10,6 +10,7 @@ half rate too (each sound is halved once, then placed), which halves what they c
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -67,8 +68,13 @@ def _peak(freq: float, gain_db: float, q: float) -> np.ndarray:
     return np.array(b + den) / den[0]
 
 
+@functools.lru_cache(maxsize=256)
 def tone_sos(mix: MixSettings, brightness: float) -> np.ndarray | None:
-    """The part's filter chain (high-pass, low-pass, presence, tilt) or None when flat."""
+    """The part's filter chain (high-pass, low-pass, presence, tilt) or None when flat.
+
+    Designed once per part's settings (shared, never written to): every sound of a part
+    goes through the same chain.
+    """
     sections: list[np.ndarray] = []
     if mix.highpass_hz > 22:
         sections.append(butter(2, mix.highpass_hz, "highpass", fs=SR, output="sos"))

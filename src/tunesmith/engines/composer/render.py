@@ -53,6 +53,7 @@ class PartRender:
     events: list[tuple[int, Hashable, int]] = field(default_factory=list)  # start, key, max len
     power: float = 0.0  # mean square over the samples where it sounds
     kicks: list[int] = field(default_factory=list)  # kick onsets, for sidechain ducking
+    reference: np.ndarray | None = None  # a kit's kick before tone shaping, for its level
 
     def level_gain(self) -> float:
         """Linear gain that brings the part to its role's level plus the arranger's trim."""
@@ -181,6 +182,15 @@ def _active_power(pr: PartRender) -> float:
 
 def render_part(part: Part, score: Score, seed: int = 0, font: Path | None = None) -> PartRender:
     """Render the distinct sounds of one part and list where they play."""
+    return finish_part(start_part(part, score, seed, font), score)
+
+
+def start_part(part: Part, score: Score, seed: int = 0, font: Path | None = None) -> PartRender:
+    """A part's events and its distinct sounds as the voice makes them, before tone shaping.
+
+    This is all the SoundFont work a part has (a kit's reference kick included), so the
+    rest (:func:`finish_part`) can run on any thread.
+    """
     entry = instrument(part.instrument)
     pr = PartRender(part, entry.mix)
     voice = entry.voice
@@ -190,29 +200,34 @@ def render_part(part: Part, score: Score, seed: int = 0, font: Path | None = Non
         _synth_events(pr, voice, notes, part.instrument, score.bpm, seed)
     elif isinstance(voice, Kit):
         _kit_events(pr, voice, playable_notes(part, score.duration, False), font, seed)
-    else:
-        _gm_events(pr, voice, playable_notes(part, score.duration, False), font)
-    for key, audio in pr.sounds.items():
-        pr.sounds[key] = shape_tone(audio, entry.mix, score.production, part.role)
-    pr.power = _active_power(pr)
-    if isinstance(voice, Kit):
         # Kits are levelled by their kick, not by what this part plays: a hats-only or
         # percussion part then sits under the kick as it would on the real kit.
-        reference = _kit_reference_power(voice, entry.mix, score, font, seed)
-        pr.power = max(_KIT_GROOVE * reference, _KIT_MEASURED * pr.power)
+        pr.reference = _reference_kick(voice, font, seed)
+    else:
+        _gm_events(pr, voice, playable_notes(part, score.duration, False), font)
     return pr
 
 
-def _kit_reference_power(kit: Kit, mix: MixSettings, score: Score, font: Path, seed: int) -> float:
-    """Mean square of the kit's kick struck once per half second (a steady four-to-the-floor)."""
+def finish_part(pr: PartRender, score: Score) -> PartRender:
+    """Shape a started part's sounds with its tone chain and measure its level."""
+    for key, audio in pr.sounds.items():
+        pr.sounds[key] = shape_tone(audio, pr.mix, score.production, pr.part.role)
+    pr.power = _active_power(pr)
+    if pr.reference is not None:
+        kick = shape_tone(pr.reference, pr.mix, score.production, "drums")
+        reference = float(np.square(kick, dtype=np.float64).mean(axis=0).sum()) / (0.5 * SR)
+        pr.power = max(_KIT_GROOVE * reference, _KIT_MEASURED * pr.power)
+        pr.reference = None
+    return pr
+
+
+def _reference_kick(kit: Kit, font: Path, seed: int) -> np.ndarray:
+    """The kit's kick at a firm velocity: struck once per half second, the level kits sit at."""
     if kit.engine == "synth":
-        kick = drumkit.render_hit(kit.name, 36, _KIT_REFERENCE_VELOCITY, 0, seed)
-    else:
-        kick = soundfont.render_note(
-            font, 0, kit.preset, 36, _GM_DRUM_HOLD, _KIT_REFERENCE_VELOCITY, drums=True
-        )
-    kick = shape_tone(kick, mix, score.production, "drums")
-    return float(np.square(kick, dtype=np.float64).mean(axis=0).sum()) / (0.5 * SR)
+        return drumkit.render_hit(kit.name, 36, _KIT_REFERENCE_VELOCITY, 0, seed)
+    return soundfont.render_note(
+        font, 0, kit.preset, 36, _GM_DRUM_HOLD, _KIT_REFERENCE_VELOCITY, drums=True
+    )
 
 
 def render_parts(score: Score, seed: int = 0, font: Path | None = None) -> list[PartRender]:
@@ -235,7 +250,7 @@ def rendered_in_order(score: Score, seed: int = 0,
     def one(part: Part) -> PartRender:
         if part.role == "vocal":
             return render_vocal(part, score, seed)
-        return render_part(part, score, seed, font)
+        return finish_part(start_part(part, score, seed, font), score)
 
     parts = score.playing
     ready: list[Future[PartRender]] = [Future() for _ in parts]
@@ -250,20 +265,40 @@ def rendered_in_order(score: Score, seed: int = 0,
                     later.set_exception(exc)
                 return
 
+    def finish_into(pr: PartRender, future: Future[PartRender]) -> None:
+        try:
+            future.set_result(finish_part(pr, score))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    def fonted_in_turn(group: list[tuple[Part, Future[PartRender]]]) -> None:
+        """The SoundFont work in score order; each part is finished by ``finisher``."""
+        for index, (part, future) in enumerate(group):
+            try:
+                pr = start_part(part, score, seed, font)
+            except BaseException as exc:
+                for _, later in group[index:]:
+                    later.set_exception(exc)
+                return
+            finisher.submit(finish_into, pr, future)
+
     # SoundFont parts render in score order on one thread: a note's sound depends slightly
     # on the note the synthesiser played before it, so interleaving them would change it.
+    # The synthesiser holds the GIL, so their tone shaping (which does not) runs beside it.
     fonted = [p for p in parts if p.role != "vocal" and _uses_soundfont(p)]
     others = sorted((p for p in parts if all(p is not f for f in fonted)),
                     key=lambda p: p.role != "vocal")
-    groups = [g for g in [others[:1], fonted, *([p] for p in others[1:])] if g]
     pool = ThreadPoolExecutor(_RENDER_THREADS, thread_name_prefix="render")
+    finisher = ThreadPoolExecutor(1, thread_name_prefix="finish")
     try:
-        for group in groups:
-            pool.submit(in_turn, [(part, slot[id(part)]) for part in group])
+        for group in [g for g in [others[:1], fonted, *([p] for p in others[1:])] if g]:
+            work = fonted_in_turn if group is fonted else in_turn
+            pool.submit(work, [(part, slot[id(part)]) for part in group])
         for future in ready:
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        finisher.shutdown(wait=True, cancel_futures=True)
 
 
 def _uses_soundfont(part: Part) -> bool:
