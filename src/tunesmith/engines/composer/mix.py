@@ -23,7 +23,7 @@ from tunesmith.engines.composer.instruments import MixSettings
 from tunesmith.engines.composer.score import SAMPLE_RATE, Cue, Production, Score
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Hashable, Iterable
 
     from tunesmith.engines.composer.render import PartRender
 
@@ -144,24 +144,34 @@ def _width(sound: np.ndarray, factor: float) -> np.ndarray:
 def place_part(
     pr: PartRender, dry: np.ndarray, sends: dict[str, np.ndarray | None], width: float = 0.6
 ) -> None:
-    """Add a part, levelled, panned and widened, to a dry bus and its half-rate mono sends."""
+    """Add a part, levelled, panned and widened, to a dry bus and its half-rate mono sends.
+
+    Sound by sound: each is made ready, placed wherever it plays and dropped, so placing a
+    part needs memory for one of its sounds, not a copy of them all. The part's sounds are
+    used up.
+    """
     gain = pr.level_gain()
     left, right = pan_gains(pr.part.pan)
     lr = np.array([[left * gain], [right * gain]], dtype=np.float32)
     levels = {"reverb": pr.part.reverb, "delay": pr.part.delay}
     factor = float(np.clip(0.4 + width, 0.0, 1.6))
-    ready = {k: _width(v, factor) * lr for k, v in pr.sounds.items()}
-    for start, key, limit in pr.events:
-        _place(dry, _cut(ready[key], limit), start)
-    fed = [(bus, levels[name]) for name, bus in sends.items()
+    fed = [(bus, np.float32(0.5 * levels[name])) for name, bus in sends.items()
            if bus is not None and levels[name] > 0]
-    if not fed:
-        return
-    mono = {k: _down(v[0] + v[1]) for k, v in ready.items()}  # (L + R) / 2 at half rate
-    for bus, level in fed:
-        scaled = {k: v * np.float32(0.5 * level) for k, v in mono.items()}
-        for start, key, limit in pr.events:
-            _place(bus, _cut(scaled[key], -(-limit // 2)), start // 2)
+    plays: dict[Hashable, list[tuple[int, int]]] = {}
+    for start, key, limit in pr.events:
+        plays.setdefault(key, []).append((start, limit))
+    for key, where in plays.items():
+        ready = _width(pr.sounds.pop(key), factor) * lr
+        for start, limit in where:
+            _place(dry, _cut(ready, limit), start)
+        if not fed:
+            continue
+        mono = _down(ready[0] + ready[1])  # (L + R) / 2 at half rate, with the 0.5 below
+        del ready
+        for bus, level in fed:
+            scaled = mono * level
+            for start, limit in where:
+                _place(bus, _cut(scaled, -(-limit // 2)), start // 2)
 
 
 # ---- sidechain ---------------------------------------------------------------------------
@@ -298,15 +308,15 @@ def cue_sound(cue: Cue, seed: int) -> np.ndarray | None:
 
 
 def tape_wobble(bus: np.ndarray, amount: float) -> np.ndarray:
-    """Wow and flutter: a slowly varying delay read by interpolation.
+    """Wow and flutter: a slowly varying delay read by interpolation, in place.
 
-    Worked in blocks: the float64 read positions of a whole track would be half a GB of
-    temporaries, and the delay never reaches further back than ``_WOBBLE_REACH``.
+    Worked in blocks from the end backwards: a block reads only samples at or before its
+    own, which are not yet overwritten, and float64 read positions for a whole track would
+    be half a GB of temporaries.
     """
     n = bus.shape[-1]
     depth = amount * 0.0016 * SR
-    out = np.empty(bus.shape, dtype=np.float32)
-    for a in range(0, n, _WOBBLE_BLOCK):
+    for a in reversed(range(0, n, _WOBBLE_BLOCK)):
         b = min(n, a + _WOBBLE_BLOCK)
         index = np.arange(a, b, dtype=np.float64)
         # The wobble moves at a few hertz: work it out every 64 samples, draw lines between.
@@ -319,9 +329,9 @@ def tape_wobble(bus: np.ndarray, amount: float) -> np.ndarray:
         np.clip(pos, 0.0, n - 1, out=pos)
         lo = max(0, a - int(depth * 2.0) - 2)  # the longest delay is 1.95 x depth
         source = np.arange(lo, b, dtype=np.float64)
-        for ch in range(bus.shape[0]):
-            out[ch, a:b] = np.interp(pos, source, bus[ch, lo:b])
-    return out
+        block = np.stack([np.interp(pos, source, channel[lo:b]) for channel in bus])
+        bus[:, a:b] = block
+    return bus
 
 
 def vinyl_noise(n: int, level: float, seed: int) -> np.ndarray:
@@ -346,21 +356,27 @@ def vinyl_noise(n: int, level: float, seed: int) -> np.ndarray:
         x = np.linspace(0.0, np.pi / 2, fade, dtype=np.float32)
         band[:, :fade] = band[:, :fade] * np.sin(x) + band[:, period:loop] * np.cos(x)
         hiss = np.tile(band[:, :period], (1, -(-n // period)))[:, :n]
+    del band
     click_shape = np.exp(-np.arange(90) / 14.0).astype(np.float32)
     for at in np.sort(rng.integers(0, max(n - 100, 1), size=int(n / SR * 5.0))):
         amp = float(rng.pareto(2.5) + 0.2) * (1 if rng.random() < 0.5 else -1) * 0.25
         hiss[int(rng.integers(0, 2)), at : at + 90] += click_shape * np.float32(amp)
-    return hiss * np.float32(level)
+    hiss *= np.float32(level)
+    return hiss
 
 
 def lofi_colour(bus: np.ndarray, prod: Production, seed: int) -> np.ndarray:
-    """Tape wobble, band limit, bit reduction and vinyl, as much as the production asks."""
+    """Tape wobble, band limit, bit reduction and vinyl, as much as the production asks.
+
+    All in place on ``bus`` (float32), which is returned.
+    """
     if prod.lofi > 0.02:
-        bus = tape_wobble(bus, prod.lofi)
-        bus = LowpassFilter(16000.0 - 9500.0 * prod.lofi)(bus, SR)
+        tape_wobble(bus, prod.lofi)
+        band = LowpassFilter(16000.0 - 9500.0 * prod.lofi)
+        for a in range(0, bus.shape[-1], _WOBBLE_BLOCK):  # a filter without latency: blocks
+            bus[:, a : a + _WOBBLE_BLOCK] = band(bus[:, a : a + _WOBBLE_BLOCK], SR, reset=False)
         peak = max(float(bus.max(initial=0.0)), -float(bus.min(initial=0.0))) or 1.0
         steps = 2.0 ** (14.0 - 6.0 * prod.lofi)
-        bus = np.asarray(bus, dtype=np.float32)  # pedalboard's output: ours to change
         bus *= np.float32(steps / peak)
         np.round(bus, out=bus)
         bus *= np.float32(peak / steps)

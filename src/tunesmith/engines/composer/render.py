@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -272,15 +272,21 @@ def rendered_in_order(score: Score, seed: int = 0,
             future.set_exception(exc)
 
     def fonted_in_turn(group: list[tuple[Part, Future[PartRender]]]) -> None:
-        """The SoundFont work in score order; each part is finished by ``finisher``."""
+        """The SoundFont work in score order; each part is finished by ``finisher``.
+
+        At most one started part waits for the finisher: memory holds two parts' raw sounds.
+        """
+        finishing: list[Future[None]] = []
         for index, (part, future) in enumerate(group):
+            if len(finishing) >= 2:
+                wait([finishing.pop(0)])
             try:
                 pr = start_part(part, score, seed, font)
             except BaseException as exc:
                 for _, later in group[index:]:
                     later.set_exception(exc)
                 return
-            finisher.submit(finish_into, pr, future)
+            finishing.append(finisher.submit(finish_into, pr, future))
 
     # SoundFont parts render in score order on one thread: a note's sound depends slightly
     # on the note the synthesiser played before it, so interleaving them would change it.
