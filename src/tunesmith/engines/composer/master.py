@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyloudnorm
-from pedalboard import BrickwallLimiter
+from pedalboard import BrickwallLimiter, Gain, Pedalboard
 from scipy import fft
 from scipy.ndimage import minimum_filter1d
 from numpy.lib.stride_tricks import sliding_window_view
@@ -309,10 +309,13 @@ def _limit(audio: np.ndarray, gain: float, ceiling_db: float,
     n = audio.shape[-1]
     half = n // 2
 
+    gain_db = 20 * np.log10(max(gain, 1e-9))
+
     def limited(start: int, stop: int) -> np.ndarray:
-        limiter = BrickwallLimiter(ceiling_db=ceiling_db, release_ms=release_ms,
-                                   lookahead_ms=3.0)
-        return limiter(audio[:, start:stop] * np.float32(gain), SR)
+        # The gain inside the board: pedalboard copies its input anyway, so no third copy.
+        board = Pedalboard([Gain(gain_db), BrickwallLimiter(
+            ceiling_db=ceiling_db, release_ms=release_ms, lookahead_ms=3.0)])
+        return board(audio[:, start:stop], SR)
 
     if n < 2 * (_LIMIT_PREROLL + _LIMIT_FADE):
         return limited(0, n).astype(np.float32, copy=False)
@@ -322,11 +325,15 @@ def _limit(audio: np.ndarray, gain: float, ceiling_db: float,
         second = pool.submit(limited, half - _LIMIT_PREROLL, n)
         head = first.result()
         out[:, :half] = head[:, :half]
+        overlap = head[:, half:].copy()
+        del head, first  # the future holds its result too
         out[:, half:] = second.result()[:, _LIMIT_PREROLL:]
+        del second
     fade = np.linspace(0.0, 1.0, _LIMIT_FADE, dtype=np.float32)
     joint = out[:, half : half + _LIMIT_FADE]
     joint *= fade
-    joint += head[:, half:] * (np.float32(1.0) - fade)
+    overlap *= np.float32(1.0) - fade
+    joint += overlap
     return out
 
 
