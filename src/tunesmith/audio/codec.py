@@ -53,6 +53,7 @@ def write_mp3(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE,
         frames = -(-(n + DECODER_DELAY) // MP3_FRAME)
         padded = np.zeros((2, frames * MP3_FRAME), dtype=np.float32)
         np.clip(data, -1.0, 1.0, out=padded[:, :n])
+        del audio, data  # a caller that handed over its only reference gets the memory back
         encoded = AudioFile.encode(padded, sample_rate, "mp3", 2, quality=bitrate_kbps,
                                    num_threads=threads)
         del padded

@@ -46,9 +46,10 @@ class ComposerEngine:
         def render_progress(fraction: float, stage: str) -> None:
             progress(0.08 + 0.8 * fraction, stage)
 
-        audio = render_score(score, seed=request.seed, progress=render_progress)
+        rendered = [render_score(score, seed=request.seed, progress=render_progress)]
         progress(0.9, "encoding")
-        path = write_mp3(workdir / "track.mp3", audio)
+        # Handed over, not kept: the encoder frees the track once it has its padded copy.
+        path = write_mp3(workdir / "track.mp3", rendered.pop())
         plan = score.plan() | ({"vocal": vocal} if vocal else {})
         return Track(path=path, duration_seconds=duration_seconds(path), seed=request.seed,
                      lyrics=lyrics, plan=plan)
