@@ -52,7 +52,9 @@ def render(prompt: str, duration: int, seed: int, instrumental: bool = True,
     from tunesmith.config import BUILTIN_MODEL
     from tunesmith.engines.base import GenerationRequest, no_progress
     from tunesmith.engines.composer.engine import ComposerEngine
-    from tunesmith.jobs.worker import release_memory
+    from tunesmith.jobs.worker import limit_arenas, release_memory
+
+    limit_arenas()  # as a service worker does when it starts (repeating it changes nothing)
 
     request = GenerationRequest(prompt=prompt, model=BUILTIN_MODEL, instrumental=instrumental,
                                 lyrics=lyrics, duration_seconds=duration, seed=seed)

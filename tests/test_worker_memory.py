@@ -34,3 +34,37 @@ def test_release_memory_returns_freed_heap_pages() -> None:
     held, after, trimmed = float(out[0]), float(out[1]), out[2]
     assert trimmed == "True"
     assert held - after > 200, f"RSS {held:.0f} MB before trimming, {after:.0f} MB after"
+
+
+_ARENAS_SCRIPT = textwrap.dedent("""
+    import ctypes, ctypes.util, sys, threading
+    from tunesmith.jobs.worker import limit_arenas
+
+    if sys.argv[1] == "limited":
+        assert limit_arenas()
+    start = threading.Barrier(8)
+
+    def churn():
+        start.wait()
+        for _ in range(3000):
+            blocks = [bytearray(2000) for _ in range(20)]
+            del blocks
+
+    threads = [threading.Thread(target=churn) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ctypes.CDLL(ctypes.util.find_library("c")).malloc_stats()  # one "Arena n:" per arena
+""")
+
+
+def _arenas(mode: str) -> int:
+    err = subprocess.run([sys.executable, "-c", _ARENAS_SCRIPT, mode], capture_output=True,
+                         text=True, check=True, timeout=60).stderr
+    return err.count("Arena ")
+
+
+def test_a_worker_s_threads_share_two_malloc_arenas() -> None:
+    assert _arenas("free") > 2, "eight allocating threads should have made arenas of their own"
+    assert _arenas("limited") <= 2
