@@ -393,3 +393,14 @@ def test_groove_data_is_well_formed() -> None:
         assert line in ("walk", "kick") or set(line) <= set("R35678A-.")
     for line in grooves["comp"].values():
         assert len(line) in (12, 16, 32) and set(line) <= set("CLU01234-.")
+
+
+def test_power3_stacks_the_chords_own_third_over_a_power_chord() -> None:
+    from tunesmith.engines.composer.harmony import Voicer
+
+    for numeral, third in (("i", 3), ("bII", 4)):
+        event = ChordEvent(0.0, 4.0, parse_numeral(numeral, 11), 0)  # in B
+        root, fifth, octave, top = Voicer().voice(event, 40, 64, "power3")
+        assert (fifth - root, octave - root, top - octave) == (7, 12, third)
+        assert root % 12 == event.chord.root and 40 <= root <= 64
+        assert Voicer().voice(event, 40, 64, "power") == (root, fifth, octave)

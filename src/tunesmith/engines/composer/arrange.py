@@ -36,7 +36,8 @@ from .theory import pitch_class
 PITCHED_ROLES = ("bass", "chords", "pad", "arp", "counter", "melody")
 #: Default registers per role (the instrument's own range narrows them further).
 _REGISTERS = {"chords": (50, 74), "pad": (55, 79), "arp": (60, 86), "counter": (55, 79)}
-_VOICING_REGISTERS = {"power": (40, 64), "spread": (36, 76), "piano": (36, 72)}
+_VOICING_REGISTERS = {"power": (40, 64), "power3": (40, 64), "spread": (36, 76),
+                      "piano": (36, 72)}
 _METER_FALLBACK = {12: "waltz", 6: "six_eight"}
 _PEAKS = frozenset({"chorus", "drop", "solo"})
 

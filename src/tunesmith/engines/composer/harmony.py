@@ -168,7 +168,7 @@ class CompSection:
     bar_beats: float
     low: int
     high: int
-    voicing: str  # close, power, spread, piano
+    voicing: str  # close, power, power3, spread, piano
     velocity: int
 
 
@@ -190,9 +190,14 @@ class Voicer:
 
 def _voicing(chord: Chord, previous: tuple[int, ...] | None, low: int, high: int,
              kind: str) -> tuple[int, ...]:
-    if kind == "power":
+    if kind in ("power", "power3"):
         root = nearest_pitch(chord.root, low + 5, low, high)
-        return (root, root + 7, root + 12)
+        if kind == "power":
+            return (root, root + 7, root + 12)
+        # The chord's third above the octave, as a second guitar harmonises a riff: under
+        # distortion a bare power chord's fifth harmonic is a major third, and a minor key's
+        # power chords were heard as major (8 of 16 metal renders) until the third was played.
+        return (root, root + 7, root + 12, root + 12 + (chord.third - chord.root) % 12)
     upper = voice_chord(chord, previous, max(low, (low + high) // 2 - 7), high, size=4)
     if kind in ("spread", "piano"):
         bass = nearest_pitch(chord.root, low + 4, low, upper[0] - 3)
