@@ -214,6 +214,7 @@ def finish_part(pr: PartRender, score: Score) -> PartRender:
         pr.sounds[key] = shape_tone(audio, pr.mix, score.production, pr.part.role)
     pr.power = _active_power(pr)
     if pr.reference is not None:
+        # The kick struck once per half second, a steady four-to-the-floor: its mean square.
         kick = shape_tone(pr.reference, pr.mix, score.production, "drums")
         reference = float(np.square(kick, dtype=np.float64).mean(axis=0).sum()) / (0.5 * SR)
         pr.power = max(_KIT_GROOVE * reference, _KIT_MEASURED * pr.power)
@@ -222,7 +223,7 @@ def finish_part(pr: PartRender, score: Score) -> PartRender:
 
 
 def _reference_kick(kit: Kit, font: Path, seed: int) -> np.ndarray:
-    """The kit's kick at a firm velocity: struck once per half second, the level kits sit at."""
+    """One stroke of the kit's kick at a firm velocity (its level sets the kit's)."""
     if kit.engine == "synth":
         return drumkit.render_hit(kit.name, 36, _KIT_REFERENCE_VELOCITY, 0, seed)
     return soundfont.render_note(
