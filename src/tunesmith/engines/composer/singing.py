@@ -19,6 +19,7 @@ from tunesmith.engines.composer.voice import double, sing, vocal_chain
 from tunesmith.engines.composer.vocals import LEAD
 
 SR = SAMPLE_RATE
+_SEAT_BLOCK = 1 << 18  # samples per block of the bed's presence dip
 _BLOCK = 1024  # samples per block when finding where the voice sounds
 _ACTIVE_RMS = 1e-3
 _FADE = int(0.03 * SR)
@@ -160,7 +161,9 @@ def seat_voices(bed: np.ndarray, voices: list[PartRender]) -> None:
     """Make room for the voices and level them over the instruments, in place: a broad dip in
     the bed's presence band, then one gain for every vocal part so the lead sits on top."""
     mix = vocal_data()["mix"]
-    bed[:] = PeakFilter(float(mix["pocket_hz"]), float(mix["pocket_db"]), 0.8)(bed, SR)
+    pocket = PeakFilter(float(mix["pocket_hz"]), float(mix["pocket_db"]), 0.8)
+    for a in range(0, bed.shape[-1], _SEAT_BLOCK):  # a filter without latency: in blocks
+        bed[:, a : a + _SEAT_BLOCK] = pocket(bed[:, a : a + _SEAT_BLOCK], SR, reset=False)
     lead = next((pr for pr in voices if pr.part.name == LEAD), voices[0])
     sung = np.zeros(bed.shape[-1], np.float32)
     for start, key, _ in lead.events:
@@ -169,5 +172,9 @@ def seat_voices(bed: np.ndarray, voices: list[PartRender]) -> None:
         sung[start:end] += sound[: end - start]
     sung *= np.float32(lead.level_gain())
     gain = np.float32(10.0 ** (voice_balance_db(bed, sung[None, :]) / 20.0))
+    scaled: set[int] = set()  # in place, once per array: a track's voices take memory enough
     for pr in voices:
-        pr.sounds = {key: audio * gain for key, audio in pr.sounds.items()}
+        for audio in pr.sounds.values():
+            if id(audio) not in scaled:
+                audio *= gain
+                scaled.add(id(audio))
