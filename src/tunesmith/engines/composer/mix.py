@@ -18,6 +18,7 @@ import numpy as np
 from pedalboard import Delay, HighpassFilter, LowpassFilter, Pedalboard, Reverb
 from scipy.signal import butter, sosfilt
 
+from tunesmith.audio.loudness import peak_magnitude
 from tunesmith.engines.composer import synth
 from tunesmith.engines.composer.instruments import MixSettings
 from tunesmith.engines.composer.score import SAMPLE_RATE, Cue, Production, Score
@@ -375,7 +376,7 @@ def lofi_colour(bus: np.ndarray, prod: Production, seed: int) -> np.ndarray:
         band = LowpassFilter(16000.0 - 9500.0 * prod.lofi)
         for a in range(0, bus.shape[-1], _WOBBLE_BLOCK):  # a filter without latency: blocks
             bus[:, a : a + _WOBBLE_BLOCK] = band(bus[:, a : a + _WOBBLE_BLOCK], SR, reset=False)
-        peak = max(float(bus.max(initial=0.0)), -float(bus.min(initial=0.0))) or 1.0
+        peak = peak_magnitude(bus) or 1.0
         steps = 2.0 ** (14.0 - 6.0 * prod.lofi)
         bus *= np.float32(steps / peak)
         np.round(bus, out=bus)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tinysoundfont import _tinysoundfont as tsf
 
+from tunesmith.audio.loudness import peak_magnitude
 from tunesmith.engines.composer.score import SAMPLE_RATE
 
 SR = SAMPLE_RATE
@@ -88,13 +89,9 @@ def _tail(font: tsf.SoundFont) -> list[bytearray]:
     for _ in range(int(_MAX_TAIL_S * SR / _CHUNK)):
         chunk = _render(font, _CHUNK)
         chunks.append(chunk)
-        if _magnitude(np.frombuffer(chunk, dtype=np.float32)) < _SILENCE * 10:
+        if peak_magnitude(np.frombuffer(chunk, dtype=np.float32)) < _SILENCE * 10:
             break
     return chunks
-
-
-def _magnitude(x: np.ndarray) -> float:
-    return max(float(x.max(initial=0.0)), -float(x.min(initial=0.0)))
 
 
 def render_note(
