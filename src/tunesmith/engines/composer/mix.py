@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pedalboard import Delay, HighpassFilter, LowpassFilter, Pedalboard, Reverb
+from pedalboard import Delay, HighpassFilter, LowpassFilter, Pedalboard, Plugin, Reverb
 from scipy.signal import butter, sosfilt
 
 from tunesmith.audio.loudness import peak_magnitude
@@ -36,7 +36,7 @@ _DELAY_RETURN = 0.55
 _DUCK_FLOOR = 0.12  # the deepest sidechain dip (-18 dB) at sidechain = 1
 _CUE_SEND = 0.35
 _SATURATION_DRIVE = 0.8
-_WOBBLE_BLOCK = 1 << 18  # samples per block of tape wobble (6 s)
+_WOBBLE_BLOCK = 1 << 18  # samples per block of tape wobble and in-place filters (6 s)
 _HISS_LOOP = 20 * SR  # vinyl hiss repeats after 20 s
 _HISS_SPLICE = SR // 20
 
@@ -308,6 +308,14 @@ def cue_sound(cue: Cue, seed: int) -> np.ndarray | None:
 # ---- lo-fi colour ------------------------------------------------------------------------
 
 
+def filter_in_place(plugin: Plugin, bus: np.ndarray) -> np.ndarray:
+    """``bus`` through a pedalboard filter without latency, in place, block by block (the
+    same samples as one call, without a second track-size array)."""
+    for a in range(0, bus.shape[-1], _WOBBLE_BLOCK):
+        bus[:, a : a + _WOBBLE_BLOCK] = plugin(bus[:, a : a + _WOBBLE_BLOCK], SR, reset=False)
+    return bus
+
+
 def tape_wobble(bus: np.ndarray, amount: float) -> np.ndarray:
     """Wow and flutter: a slowly varying delay read by interpolation, in place.
 
@@ -373,9 +381,7 @@ def lofi_colour(bus: np.ndarray, prod: Production, seed: int) -> np.ndarray:
     """
     if prod.lofi > 0.02:
         tape_wobble(bus, prod.lofi)
-        band = LowpassFilter(16000.0 - 9500.0 * prod.lofi)
-        for a in range(0, bus.shape[-1], _WOBBLE_BLOCK):  # a filter without latency: blocks
-            bus[:, a : a + _WOBBLE_BLOCK] = band(bus[:, a : a + _WOBBLE_BLOCK], SR, reset=False)
+        filter_in_place(LowpassFilter(16000.0 - 9500.0 * prod.lofi), bus)
         peak = peak_magnitude(bus) or 1.0
         steps = 2.0 ** (14.0 - 6.0 * prod.lofi)
         bus *= np.float32(steps / peak)

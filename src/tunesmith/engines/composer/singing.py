@@ -13,13 +13,13 @@ from pedalboard import HighpassFilter, HighShelfFilter, PeakFilter, Pedalboard
 
 from tunesmith.engines.composer.instruments import MixSettings
 from tunesmith.engines.composer.lyricform import vocal_data
+from tunesmith.engines.composer.mix import filter_in_place
 from tunesmith.engines.composer.render import PartRender
 from tunesmith.engines.composer.score import SAMPLE_RATE, Part, Score
 from tunesmith.engines.composer.voice import double, sing, vocal_chain
 from tunesmith.engines.composer.vocals import LEAD
 
 SR = SAMPLE_RATE
-_SEAT_BLOCK = 1 << 18  # samples per block of the bed's presence dip
 _BLOCK = 1024  # samples per block when finding where the voice sounds
 _ACTIVE_RMS = 1e-3
 _FADE = int(0.03 * SR)
@@ -161,9 +161,7 @@ def seat_voices(bed: np.ndarray, voices: list[PartRender]) -> None:
     """Make room for the voices and level them over the instruments, in place: a broad dip in
     the bed's presence band, then one gain for every vocal part so the lead sits on top."""
     mix = vocal_data()["mix"]
-    pocket = PeakFilter(float(mix["pocket_hz"]), float(mix["pocket_db"]), 0.8)
-    for a in range(0, bed.shape[-1], _SEAT_BLOCK):  # a filter without latency: in blocks
-        bed[:, a : a + _SEAT_BLOCK] = pocket(bed[:, a : a + _SEAT_BLOCK], SR, reset=False)
+    filter_in_place(PeakFilter(float(mix["pocket_hz"]), float(mix["pocket_db"]), 0.8), bed)
     lead = next((pr for pr in voices if pr.part.name == LEAD), voices[0])
     sung = np.zeros(bed.shape[-1], np.float32)
     for start, key, _ in lead.events:
