@@ -248,6 +248,8 @@ def band_limit(audio: np.ndarray, in_place: bool = False) -> np.ndarray:
     pass), each channel on its own core, into ``audio`` itself when ``in_place``.
     """
     audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        return band_limit(audio[np.newaxis], in_place)[0]
     out = audio if in_place else np.empty_like(audio)
 
     def channel(index: int) -> None:
@@ -257,8 +259,6 @@ def band_limit(audio: np.ndarray, in_place: bool = False) -> np.ndarray:
             part = slice(start, start + _CHUNK)
             target[part], state = sosfilt(_AIR_SOS, source[part], zi=state)
 
-    if audio.ndim == 1:
-        return band_limit(audio[np.newaxis], in_place)[0]
     with ThreadPoolExecutor(2, thread_name_prefix="air") as pool:
         list(pool.map(channel, range(audio.shape[0])))
     return out

@@ -346,7 +346,7 @@ def tape_wobble(bus: np.ndarray, amount: float) -> np.ndarray:
 def vinyl_noise(n: int, level: float, seed: int) -> np.ndarray:
     """Crackle (sparse clicks) and hiss, stereo, at ``level`` of full scale.
 
-    The hiss is a band of noise ``_HISS_LOOP_S`` long played round: steady noise repeating
+    The hiss is a band of noise ``_HISS_LOOP`` samples long played round: steady noise repeating
     that slowly is not heard to repeat, and a long track costs no more than a short one.
     The clicks fall anywhere.
     """

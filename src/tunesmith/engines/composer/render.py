@@ -257,13 +257,18 @@ def rendered_in_order(score: Score, seed: int = 0,
     ready: list[Future[PartRender]] = [Future() for _ in parts]
     slot = {id(p): future for p, future in zip(parts, ready, strict=True)}
 
+    def fail_from(group: list[tuple[Part, Future[PartRender]]], index: int,
+                  exc: BaseException) -> None:
+        """Hand ``exc`` to whoever waits for this part or a later one of its group."""
+        for _, later in group[index:]:
+            later.set_exception(exc)
+
     def in_turn(group: list[tuple[Part, Future[PartRender]]]) -> None:
         for index, (part, future) in enumerate(group):
             try:
                 future.set_result(one(part))
-            except BaseException as exc:  # handed to whoever waits for this part or a later one
-                for _, later in group[index:]:
-                    later.set_exception(exc)
+            except BaseException as exc:
+                fail_from(group, index, exc)
                 return
 
     def finish_into(pr: PartRender, future: Future[PartRender]) -> None:
@@ -284,8 +289,7 @@ def rendered_in_order(score: Score, seed: int = 0,
             try:
                 pr = start_part(part, score, seed, font)
             except BaseException as exc:
-                for _, later in group[index:]:
-                    later.set_exception(exc)
+                fail_from(group, index, exc)
                 return
             finishing.append(finisher.submit(finish_into, pr, future))
 
