@@ -455,10 +455,10 @@ def _send_returns(sends: dict[str, np.ndarray | None], prod: Production,
     """
     reverb, delay = sends["reverb"], sends["delay"]
     with ThreadPoolExecutor(3, thread_name_prefix="sends") as pool:
-        echoes = pool.submit(delay_return, delay, prod, bpm) if delay is not None else None
+        delayed = pool.submit(delay_return, delay, prod, bpm) if delay is not None else None
         returns = (reverb_return(reverb, prod, pool)
                    if reverb is not None and prod.reverb_mix > 0 else None)
-        echoes = echoes.result() if echoes is not None else None
+        echoes = delayed.result() if delayed is not None else None
     if echoes is None:
         return returns
     return echoes if returns is None else returns + echoes
