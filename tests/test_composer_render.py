@@ -320,7 +320,9 @@ def test_a_short_note_is_the_start_of_a_long_ones_tone_under_its_own_envelope(na
     long_n = synth.note_length(patch, 2.5)[1]
     tone = synth.note_tone(patch, 57, long_n, 88, bpm=126.0, glide_from=52, seed=9)
     for seconds in (0.07, 0.6, 2.5):
-        alone = synth.render_note(patch, 57, seconds, 88, bpm=126.0, glide_from=52, seed=9)
+        own_n = synth.note_length(patch, seconds)[1]  # the note rendered on its own
+        own = synth.note_tone(patch, 57, own_n, 88, bpm=126.0, glide_from=52, seed=9)
+        alone = synth.shape_note(patch, own, seconds, 88)
         assert np.array_equal(synth.shape_note(patch, tone, seconds, 88), alone)
 
 

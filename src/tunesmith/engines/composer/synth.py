@@ -1,8 +1,9 @@
 """Synthesised voices with numpy: band-limited oscillators, a 24 dB low-pass, envelopes.
 
-One call renders one note to a float32 array shaped (channels, samples) that includes the
-release tail; :mod:`render` caches notes by (patch, pitch, quantised length, velocity bucket)
-so a song pays for each distinct note once. Saw and pulse waves use polyBLEP, which removes
+A note is its tone (:func:`note_tone`: oscillators, filter, drive) under its envelope
+(:func:`shape_note`), a float32 array shaped (channels, samples) with the release tail;
+:mod:`render` renders one tone per pitch, velocity and glide and shapes each quantised length
+from it, so a song pays for each distinct tone once. Saw and pulse waves use polyBLEP, which removes
 most of the aliasing a naive ramp folds back into the audible band at a fraction of the cost
 of oversampling. The filter is a pair of biquads whose coefficients change in steps of 1/16
 octave: a sweep costs one ``sosfilt`` call per step, not per sample.
@@ -281,22 +282,6 @@ def shape_note(patch: SynthPatch, tone: np.ndarray, duration: float, velocity: i
     env = envelope(patch.attack, patch.decay, patch.sustain, patch.release, n_on, n)
     loud = (velocity / 127.0) ** 1.2
     return (tone[:, :n] * env * np.float32(0.5 * loud)).astype(np.float32)
-
-
-def render_note(
-    patch: SynthPatch,
-    pitch: int,
-    duration: float,
-    velocity: int,
-    *,
-    bpm: float = 120.0,
-    glide_from: int | None = None,
-    seed: int = 0,
-) -> np.ndarray:
-    """Render one note, release tail included: float32 (1 or 2, samples)."""
-    _, n = note_length(patch, duration)
-    tone = note_tone(patch, pitch, n, velocity, bpm=bpm, glide_from=glide_from, seed=seed)
-    return shape_note(patch, tone, duration, velocity)
 
 
 # ---- production effects: risers, impacts, downlifters ------------------------------------
