@@ -32,7 +32,7 @@ class LocalModel(BaseModel):
                         description="Where the model runs: cpu, cuda, cuda:N or mps.")
     dtype: Literal["float32", "bfloat16", "float16"] = Field(
         "bfloat16", description="Weights' dtype once loaded (float32 on a CPU).")
-    steps: int | None = Field(None, ge=1, le=500,
+    steps: int | None = Field(None, ge=1, le=10000,
                               description="Denoising steps (default: the pipeline's own).")
     guidance_scale: float | None = Field(None, ge=0, description="Classifier-free guidance.")
     negative_prompt: str | None = Field(
