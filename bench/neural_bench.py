@@ -15,6 +15,7 @@ the model: `bench/composer_bench.py` measures it).
     .venv/bin/python bench/neural_bench.py                    # tiny random models, CPU
     .venv/bin/python bench/neural_bench.py --full-size --device cuda --dtype bfloat16
     .venv/bin/python bench/neural_bench.py --models ace-step-1.5 --seconds 30 --steps 8
+    .venv/bin/python bench/neural_bench.py --full-size --count-only   # sizes, no memory
 
 ``--full-size`` builds each pipeline at its published size with random weights (the speed
 of random weights is the speed of trained ones); that needs a GPU with room for the model
@@ -148,6 +149,43 @@ def report(result: dict[str, Any]) -> None:
               f"(with finishing {t['overhead'] / t['pipeline']:.0%})")
 
 
+def count_parameters(pipeline: str, full_size: bool) -> str:
+    """Build the pipeline on torch's meta device (no memory, no weights) and count them."""
+    import torch
+
+    from tunesmith.engines.neural import random_weights
+
+    builder = {"stable-audio-3": random_weights.stable_audio_3,
+               "ace-step-1.5": random_weights.ace_step,
+               "minimax-music-3": random_weights.minimax_music_3}[pipeline]
+    with torch.device("meta"):
+        pipe = builder(not full_size)
+    counts = {name: sum(p.numel() for p in part.parameters())
+              for name, part in pipe.components.items() if isinstance(part, torch.nn.Module)}
+    parts = ", ".join(f"{name} {n / 1e9:.2f}B" for name, n in counts.items())
+    return f"{pipeline}: {sum(counts.values()) / 1e9:.2f}B parameters ({parts})"
+
+
+def finishing_on_music_like_audio(seconds: int) -> float:
+    """Seconds to resample, cut, master and encode ``seconds`` of 48 kHz stereo audio with a
+    music-like spectrum and envelope (the tiny models' output, at 16-100 Hz before
+    resampling, is nothing like it, and the master works harder on it)."""
+    import numpy as np
+    from scipy.signal import lfilter
+
+    from tunesmith.engines.neural.finish import finish
+
+    rng = np.random.default_rng(0)
+    rate = 48000
+    noise = lfilter([1.0], [1.0, -0.95], rng.standard_normal((2, (seconds + 1) * rate)))
+    beat = 0.6 + 0.4 * np.sin(2 * np.pi * 2.0 * np.arange(noise.shape[1]) / rate) ** 2
+    audio = (0.05 * noise * beat).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        began = time.perf_counter()
+        finish(audio, rate, seconds, Path(tmp) / "t.mp3")
+        return time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default=",".join(PIPELINES))
@@ -158,13 +196,22 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--count-only", action="store_true",
+                        help="only count each model's parameters (built on the meta device)")
     ns = parser.parse_args()
+    if ns.count_only:
+        for pipeline in ns.models.split(","):
+            print(count_parameters(pipeline, ns.full_size))
+        return
     args = {"seconds": [int(s) for s in ns.seconds.split(",")], "runs": ns.runs,
             "steps": ns.steps, "full_size": ns.full_size, "device": ns.device,
             "dtype": ns.dtype, "threads": ns.threads}
     size = "published size" if ns.full_size else "tiny"
     print(f"neural bench: {size} random weights on {ns.device} ({ns.dtype}), "
           f"{ns.threads} thread(s), steps {ns.steps or 'default'}, {ns.runs} run(s) each")
+    for seconds in args["seconds"]:
+        print(f"finishing (resample, cut, master, encode) of {seconds} s of 48 kHz music-like "
+              f"audio: {finishing_on_music_like_audio(seconds):.2f} s")
     context = mp.get_context("spawn")
     for pipeline in ns.models.split(","):
         with context.Pool(1) as pool:  # a process per model: its peak memory is its own

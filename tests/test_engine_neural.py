@@ -200,3 +200,20 @@ def test_exact_length_cuts_with_a_fade_pads_rounding_and_refuses_a_short_track()
         finish.exact_length(long, 4.0)
     stereo = finish.to_stereo_44k(np.zeros((1, 48000), dtype=np.float32), 48000)
     assert stereo.shape == (2, SAMPLE_RATE)
+
+
+def test_a_stopping_worker_releases_the_model_it_holds(models_dir: Path, tmp_path: Path) -> None:
+    from tunesmith.jobs.store import JobStore
+    from tunesmith.jobs.worker import WorkerContext
+    from tunesmith.storage import LocalStore
+
+    settings = _settings(tmp_path, {"local/held": tiny_model(models_dir, "stable-audio-3")})
+    settings.data_dir.mkdir(parents=True)
+    ctx = WorkerContext(name="w", settings=settings,
+                        jobs=JobStore(settings.resolved_database_url),
+                        tracks=LocalStore(settings.tracks_dir, b"k" * 32), holds=("local/held",))
+    ctx.load_held()
+    engine = ctx.engines["local/held"]
+    assert isinstance(engine, NeuralEngine) and engine.pipeline is not None
+    ctx.release()
+    assert engine.pipeline is None and ctx.engines == {}
