@@ -217,3 +217,17 @@ def test_a_stopping_worker_releases_the_model_it_holds(models_dir: Path, tmp_pat
     assert isinstance(engine, NeuralEngine) and engine.pipeline is not None
     ctx.release()
     assert engine.pipeline is None and ctx.engines == {}
+
+
+def test_stable_audio_3_takes_the_operators_negative_prompt(models_dir: Path,
+                                                            tmp_path: Path) -> None:
+    """With guidance above 1 the negative prompt steers the run (same seed, other audio)."""
+    made = {}
+    for negative in (None, "harsh noise, distortion"):
+        model = tiny_model(models_dir, "stable-audio-3", guidance_scale=3.0,
+                           negative_prompt=negative)
+        engine = NeuralEngine(_settings(tmp_path, {"local/sa3": model}), "local/sa3")
+        request = _request("stable-audio-3", model="local/sa3", instrumental=True)
+        made[negative] = engine.generate(request, Recorder(), tmp_path / str(negative)) \
+            .path.read_bytes()
+    assert made[None] != made["harsh noise, distortion"]
