@@ -157,7 +157,8 @@ def count_parameters(pipeline: str, full_size: bool) -> str:
 
     builder = {"stable-audio-3": random_weights.stable_audio_3,
                "ace-step-1.5": random_weights.ace_step,
-               "minimax-music-3": random_weights.minimax_music_3}[pipeline]
+               "minimax-music-3": random_weights.minimax_music_3,
+               "stable-audio-open": random_weights.stable_audio_open}[pipeline]
     with torch.device("meta"):
         pipe = builder(not full_size)
     counts = {name: sum(p.numel() for p in part.parameters())

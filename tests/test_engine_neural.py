@@ -28,7 +28,8 @@ from tunesmith.engines.neural import finish
 from tunesmith.engines.neural.engine import ModelUnavailable, NeuralEngine
 from tunesmith.engines.registry import load_engine, model_entries
 
-PIPELINES = ("stable-audio-3", "ace-step-1.5", "minimax-music-3")
+PIPELINES = ("stable-audio-3", "ace-step-1.5", "minimax-music-3", "stable-audio-open")
+INSTRUMENTAL_ONLY = ("stable-audio-3", "stable-audio-open")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def _request(pipeline: str, **fields: object) -> GenerationRequest:
 def test_a_track_is_our_mp3_of_the_exact_length_with_step_progress(
         engines: dict[str, NeuralEngine], pipeline: str, tmp_path: Path) -> None:
     engine, progress = engines[pipeline], Recorder()
-    instrumental = pipeline == "stable-audio-3"
+    instrumental = pipeline in INSTRUMENTAL_ONLY
     track = engine.generate(_request(pipeline, instrumental=instrumental), progress, tmp_path)
     audio, rate = read_audio(track.path)
     assert rate == SAMPLE_RATE and audio.shape == (2, 5 * SAMPLE_RATE)
@@ -105,7 +106,7 @@ def test_a_vocal_model_without_lyrics_sings_our_lyricists_words(
 @pytest.mark.parametrize("pipeline", PIPELINES)
 def test_the_same_seed_makes_the_same_track_and_another_seed_another(
         engines: dict[str, NeuralEngine], pipeline: str, tmp_path: Path) -> None:
-    instrumental = pipeline == "stable-audio-3"
+    instrumental = pipeline in INSTRUMENTAL_ONLY
     made = []
     for n, seed in enumerate((5, 5, 6)):
         request = _request(pipeline, seed=seed, instrumental=instrumental)

@@ -190,6 +190,7 @@ def test_general_workers_never_take_a_local_models_job(tmp_path: Path) -> None:
 def listing(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     models = {"local/minimax-music-3": tiny_model(models_dir, "minimax-music-3"),
               "local/stable-audio-3": tiny_model(models_dir, "stable-audio-3"),
+              "local/stable-audio-open": tiny_model(models_dir, "stable-audio-open"),
               "local/missing": LocalModel(pipeline="ace-step-1.5",
                                           path=models_dir / "not-here", device="cpu"),
               "local/gpu": LocalModel(pipeline="ace-step-1.5", path=models_dir / "ace-step-1.5",
@@ -207,6 +208,7 @@ def test_models_list_local_models_with_their_capabilities(listing: str) -> None:
     assert not minimax["supports_instrumental"] and minimax["exact_duration"]
     assert not audio["supports_lyrics"] and audio["supports_instrumental"]
     assert audio["min_duration_seconds"] == 5 and audio["max_duration_seconds"] == 240
+    assert models["local/stable-audio-open"]["max_duration_seconds"] == 47
     assert models["local/gpu"]["pricing"]["per_track"] == 0.02
     assert models["minimax/music-3.0"] and models["minimax/music-3.0-free"]
 
@@ -214,6 +216,7 @@ def test_models_list_local_models_with_their_capabilities(listing: str) -> None:
 @pytest.mark.parametrize(("model", "body", "param"), [
     ("local/minimax-music-3", {"instrumental": True}, "instrumental"),
     ("local/stable-audio-3", {"lyrics": "[Verse]\nLa la la"}, "lyrics"),
+    ("local/stable-audio-open", {"duration_seconds": 60}, "duration_seconds"),
 ])
 def test_what_a_model_cannot_do_is_a_400(listing: str, model: str, body: dict[str, Any],
                                          param: str) -> None:

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 BUILTIN_MODEL = "tunesmith/composer-1"
 #: The diffusers pipelines a local model can run on (engines/neural/pipelines.py).
 _MODEL_ID = re.compile(r"[A-Za-z0-9][\w.+-]{0,38}/[\w.+-]{1,40}")
-NeuralPipeline = Literal["minimax-music-3", "ace-step-1.5", "stable-audio-3"]
+NeuralPipeline = Literal["minimax-music-3", "ace-step-1.5", "stable-audio-3", "stable-audio-open"]
 
 
 class LocalModel(BaseModel):

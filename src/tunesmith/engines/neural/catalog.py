@@ -55,6 +55,10 @@ PIPELINES: dict[str, PipelineSpec] = {
                      min_generate_seconds=1, max_seconds=240, negative_prompt=True,
                      summary="instrumental music and sound from the prompt (no vocals); "
                      "honours duration_seconds exactly."),
+        PipelineSpec("stable-audio-open", "Stable Audio Open", lyrics=False, instrumental=True,
+                     min_generate_seconds=1, max_seconds=47, negative_prompt=True,
+                     summary="instrumental music and sound from the prompt (no vocals), up to "
+                     "47 s; honours duration_seconds exactly."),
     )
 }
 

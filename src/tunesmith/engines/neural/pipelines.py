@@ -60,7 +60,8 @@ def load(model: LocalModel) -> LoadedPipeline:
     if model.device.startswith("cuda") and not _cuda_has(model.device):
         raise RuntimeError(f"torch sees no GPU {model.device} on this machine")
     loader: Any = {"stable-audio-3": StableAudio3, "ace-step-1.5": AceStep,
-              "minimax-music-3": MiniMaxMusic3}[model.pipeline]
+                   "minimax-music-3": MiniMaxMusic3,
+                   "stable-audio-open": StableAudioOpen}[model.pipeline]
     return loader.from_folder(model)
 
 
@@ -124,6 +125,26 @@ class StableAudio3(_Diffusers):
         out = self.pipe(run.prompt, duration=run.seconds, num_inference_steps=run.steps,
                         guidance_scale=guidance, generator=run.generator, output_type="pt",
                         callback_on_step_end=_step_callback(run), **extra)
+        return _audio_out(out.audios), self.rate()
+
+
+class StableAudioOpen(_Diffusers):
+    """Stable Audio Open: instrumental, up to 47.55 s, a negative prompt; its progress comes
+    through the legacy ``callback(step, timestep, latents)``."""
+
+    spec = PIPELINES["stable-audio-open"]
+    pipeline_class = diffusers.StableAudioPipeline
+    DEFAULT_STEPS = 100
+
+    def generate(self, run: Run) -> tuple[np.ndarray, int]:
+        steps = run.steps or self.DEFAULT_STEPS
+        extra: dict[str, Any] = {} if run.guidance_scale is None \
+            else {"guidance_scale": run.guidance_scale}
+        if run.negative_prompt:
+            extra["negative_prompt"] = run.negative_prompt
+        out = self.pipe(run.prompt, audio_end_in_s=run.seconds, num_inference_steps=steps,
+                        generator=run.generator, output_type="pt", callback_steps=1,
+                        callback=lambda step, *_: run.on_step(step + 1, steps), **extra)
         return _audio_out(out.audios), self.rate()
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import diffusers
 import torch
 from transformers import (
-    GemmaTokenizer, Qwen2Tokenizer, Qwen3Config, Qwen3ForCausalLM, Qwen3Model, T5GemmaConfig,
-    T5GemmaEncoderModel,
+    GemmaTokenizer, Qwen2Tokenizer, Qwen3Config, Qwen3ForCausalLM, Qwen3Model, T5Config,
+    T5EncoderModel, T5GemmaConfig, T5GemmaEncoderModel, T5Tokenizer,
 )
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
@@ -37,7 +37,7 @@ def build(pipeline: str, folder: Path, size: str = "tiny", seed: int = 0) -> Pat
     torch.manual_seed(seed)
     builders: dict[str, Callable[[bool], Any]] = {
         "stable-audio-3": stable_audio_3, "ace-step-1.5": ace_step,
-        "minimax-music-3": minimax_music_3}
+        "minimax-music-3": minimax_music_3, "stable-audio-open": stable_audio_open}
     pipe = builders[pipeline](size == "tiny")
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(str(folder))
@@ -96,6 +96,36 @@ def stable_audio_3(tiny: bool) -> Any:
         vae=vae, text_encoder=encoder, tokenizer=tokenizer, duration_embedder=durations,
         transformer=dit, scheduler=diffusers.FlowMatchEulerDiscreteScheduler(
             stochastic_sampling=True))
+
+
+def stable_audio_open(tiny: bool) -> Any:
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    vocab += [(char, -3.0) for char in "abcdefghijklmnopqrstuvwxyz0123456789,.'-"]
+    tokenizer = T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=128)
+    if tiny:
+        text = T5Config(vocab_size=len(vocab), d_model=16, d_kv=4, d_ff=32, num_layers=2,
+                        num_heads=4)
+        # The longest output is sample_size latents: 384 make 48 s at this VAE's 8 latents/s,
+        # like the published model's 47.55 s (diffusers' own test's 4 make 0.5 s).
+        dit = diffusers.StableAudioDiTModel(
+            sample_size=384, in_channels=3, num_layers=2, attention_head_dim=4,
+            num_key_value_attention_heads=2, out_channels=3, cross_attention_dim=4,
+            time_proj_dim=8, global_states_input_dim=8, cross_attention_input_dim=4)
+        vae = diffusers.AutoencoderOobleck(
+            encoder_hidden_size=6, downsampling_ratios=[1, 2], decoder_input_channels=3,
+            channel_multiples=[2, 4], audio_channels=2, sampling_rate=16)
+        projection = diffusers.StableAudioProjectionModel(
+            text_encoder_dim=16, conditioning_dim=4, min_value=0, max_value=32)
+    else:
+        text = T5Config(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=12,
+                        num_heads=12)
+        dit, vae = diffusers.StableAudioDiTModel(), diffusers.AutoencoderOobleck()
+        projection = diffusers.StableAudioProjectionModel(
+            text_encoder_dim=768, conditioning_dim=768, min_value=0, max_value=512)
+    return diffusers.StableAudioPipeline(
+        vae=vae, text_encoder=T5EncoderModel(text), projection_model=projection,
+        tokenizer=tokenizer, transformer=dit,
+        scheduler=diffusers.CosineDPMSolverMultistepScheduler())
 
 
 def ace_step(tiny: bool) -> Any:
