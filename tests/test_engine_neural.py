@@ -97,7 +97,7 @@ def test_a_track_is_our_mp3_of_the_exact_length_with_step_progress(
 def test_a_vocal_model_without_lyrics_sings_our_lyricists_words(
         engines: dict[str, NeuralEngine], pipeline: str, tmp_path: Path) -> None:
     track = engines[pipeline].generate(_request(pipeline), Recorder(), tmp_path)
-    assert track.lyrics and "[Chorus]" in track.lyrics
+    assert track.lyrics and track.lyrics.startswith("[Verse]")  # sized to 5 s: one verse
     given = "[Verse]\nHello neon city\n[Chorus]\nWe run all night"
     sung = engines[pipeline].generate(_request(pipeline, lyrics=given), Recorder(), tmp_path)
     assert sung.lyrics == given

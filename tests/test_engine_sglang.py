@@ -66,9 +66,10 @@ def test_lyrics_and_caption_go_as_input_and_instructions_and_the_track_is_exact(
 
 
 def test_without_lyrics_our_lyricist_writes_them(url: str, omni: FakeSGLangOmni) -> None:
-    response = generate(url, duration_seconds=5)
+    response = generate(url, duration_seconds=30)
     assert response.status_code == 200, response.text
-    assert "[Chorus]" in omni.bodies[-1]["input"]
+    sections = [line for line in omni.bodies[-1]["input"].splitlines() if line.startswith("[")]
+    assert sections == ["[Verse]", "[Chorus]", "[Verse]"]  # sized to 30 s
     assert response.json()["data"][0]["lyrics"] == omni.bodies[-1]["input"]
 
 

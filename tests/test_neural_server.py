@@ -106,7 +106,7 @@ def test_a_track_comes_back_stored_at_the_exact_length_with_lyrics_written(
     assert response.json()["model"] == ACE
     item = response.json()["data"][0]
     assert item["duration_seconds"] == 6 and item["duration_ms"] == 6000
-    assert "[Chorus]" in item["lyrics"]  # the lyricist wrote them
+    assert item["lyrics"].startswith("[Verse]\n")  # the lyricist wrote them
     download = httpx.get(item["url"], timeout=30)
     assert download.status_code == 200 and download.headers["content-type"] == "audio/mpeg"
     path = Path(served[1].data_dir) / "check.mp3"

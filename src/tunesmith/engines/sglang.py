@@ -63,7 +63,8 @@ class SGLangOmniEngine:
         lyrics = request.lyrics
         if lyrics is None:
             progress(0.02, "writing lyrics")
-            lyrics = composer_parts.write_lyrics(request.prompt, request.seed)
+            lyrics = composer_parts.write_lyrics(request.prompt, request.seed,
+                                                 request.duration_seconds)
         body = speech_body(request, lyrics, self.settings.sglang_omni_model)
         progress(0.05, "generating")
         expected = max(10.0, request.duration_seconds * EXPECTED_SECONDS_PER_SECOND)

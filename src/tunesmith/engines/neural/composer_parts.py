@@ -9,11 +9,24 @@ from __future__ import annotations
 import numpy as np
 
 
-def write_lyrics(prompt: str, seed: int) -> str:
-    """Tagged lyrics ([Verse], [Chorus] ...) for the prompt; the same seed writes the same."""
+#: About how long a sung line lasts, to size the lyrics to the track.
+SECONDS_PER_LINE = 3.0
+LINES_PER_SECTION = 4
+
+
+def write_lyrics(prompt: str, seed: int, seconds: float) -> str:
+    """Tagged lyrics ([Verse], [Chorus] ...) for the prompt, about as many lines as
+    ``seconds`` holds; the same seed writes the same."""
+    from tunesmith.engines.composer.lyricist import SONG_FORM
     from tunesmith.engines.composer.lyricist import write_lyrics as lyricist
 
-    return lyricist(prompt, seed)
+    lines = max(2, round(seconds / SECONDS_PER_LINE))
+    form = []
+    while lines > 0:
+        count = LINES_PER_SECTION if lines >= LINES_PER_SECTION + 2 else lines
+        form.append((SONG_FORM[len(form) % len(SONG_FORM)], count))
+        lines -= count
+    return lyricist(prompt, seed, form=form)
 
 
 def master(audio: np.ndarray) -> np.ndarray:

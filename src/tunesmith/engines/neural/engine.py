@@ -135,7 +135,8 @@ class NeuralEngine:
         if request.lyrics is not None:
             return request.lyrics
         progress(0.02, "writing lyrics")
-        return composer_parts.write_lyrics(request.prompt, request.seed)
+        return composer_parts.write_lyrics(request.prompt, request.seed,
+                                           request.duration_seconds)
 
     def _run(self, request: GenerationRequest, lyrics: str | None,
              progress: Progress) -> tuple[Any, int]:
