@@ -71,7 +71,9 @@ def _run_jobs(pipeline: str, folder: Path, args: dict[str, Any]) -> dict[str, An
         if not engine.load():
             raise SystemExit(f"{pipeline}: {engine.load_error}")
         loaded = time.perf_counter() - began
-        tracks = {s: _tracks(settings, engine, s, args["runs"]) for s in args["seconds"]}
+        longest = engine.capabilities.max_duration_seconds  # Stable Audio Open: 47 s
+        tracks = {s: _tracks(settings, engine, s, args["runs"]) for s in args["seconds"]
+                  if s <= longest}
     return {"load_s": loaded, "tracks": tracks, "peak_rss_mb": _peak_rss_mb(),
             "gpu_peak_mb": _gpu_peak_mb(args["device"])}
 

@@ -30,8 +30,8 @@ class LocalModel(BaseModel):
     path: Path = Field(description="The folder written by the pipeline's save_pretrained.")
     device: str = Field("cuda", pattern=r"^(cpu|cuda(:\d+)?|mps)$",
                         description="Where the model runs: cpu, cuda, cuda:N or mps.")
-    dtype: Literal["float32", "bfloat16", "float16"] = Field(
-        "bfloat16", description="Weights' dtype once loaded (float32 on a CPU).")
+    dtype: Literal["float32", "bfloat16", "float16"] | None = Field(
+        None, description="Weights' dtype once loaded (default: bfloat16 on a GPU, else float32).")
     steps: int | None = Field(None, ge=1, le=10000,
                               description="Denoising steps (default: the pipeline's own).")
     guidance_scale: float | None = Field(None, ge=0, description="Classifier-free guidance.")
@@ -41,6 +41,11 @@ class LocalModel(BaseModel):
     threads: int | None = Field(None, ge=1, le=256,
                                 description="CPU threads per worker (torch.set_num_threads).")
     price_usd: float = Field(0.0, ge=0, description="Price per track, in USD.")
+
+    @property
+    def weights_dtype(self) -> str:
+        """The dtype the weights are loaded in."""
+        return self.dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
 
 
 class Settings(BaseSettings):

@@ -21,7 +21,7 @@ def write_lyrics(prompt: str, seed: int, seconds: float) -> str:
     from tunesmith.engines.composer.lyricist import write_lyrics as lyricist
 
     lines = max(2, round(seconds / SECONDS_PER_LINE))
-    form = []
+    form: list[tuple[str, int]] = []
     while lines > 0:
         count = LINES_PER_SECTION if lines >= LINES_PER_SECTION + 2 else lines
         form.append((SONG_FORM[len(form) % len(SONG_FORM)], count))

@@ -100,7 +100,7 @@ class _Diffusers:
     @classmethod
     def from_folder(cls, model: LocalModel) -> _Diffusers:
         pipe = cls.pipeline_class.from_pretrained(
-            str(model.path), dtype=DTYPES[model.dtype], local_files_only=True)
+            str(model.path), dtype=DTYPES[model.weights_dtype], local_files_only=True)
         pipe.set_progress_bar_config(disable=True)
         return cls(pipe.to(model.device), model)
 
@@ -181,7 +181,7 @@ class MiniMaxMusic3:
     @classmethod
     def from_folder(cls, model: LocalModel) -> MiniMaxMusic3:
         pipe = diffusers.ModularPipeline.from_pretrained(str(model.path))
-        pipe.load_components(dtype=DTYPES[model.dtype])
+        pipe.load_components(dtype=DTYPES[model.weights_dtype])
         pipe.set_progress_bar_config(disable=True)
         pipe.to(model.device)
         return cls(pipe, model)
