@@ -14,9 +14,12 @@ import pyloudnorm
 import pytest
 from scipy.signal import resample_poly
 
-from tunesmith.engines.composer import drumkit, master, mix, soundfont
-from tunesmith.engines.composer.instruments import CATALOGUE, SynthPatch
-from tunesmith.engines.composer.render import (
+from tunesmith.engines.composer.sound import kits as drumkit
+from tunesmith.engines.composer.sound import master
+from tunesmith.engines.composer.sound import mix
+from tunesmith.engines.composer.sound import soundfont
+from tunesmith.engines.composer.sound.instruments import CATALOGUE, SynthPatch
+from tunesmith.engines.composer.sound.render import (
     playable_notes,
     quantise_length,
     render_score,
@@ -234,7 +237,7 @@ def test_drum_kits_put_energy_where_the_drums_live() -> None:
 
 
 def test_synth_voices_are_band_limited() -> None:
-    from tunesmith.engines.composer import synth
+    from tunesmith.engines.composer.sound import synth
 
     freq = 3520.0  # a high saw folds many harmonics without band-limiting
     tone = synth.wave("saw", np.arange(SR) * freq / SR, freq / SR)
@@ -293,7 +296,7 @@ def test_cues_and_lofi_render_cleanly() -> None:
 
 
 def test_riser_rises() -> None:
-    from tunesmith.engines.composer import synth
+    from tunesmith.engines.composer.sound import synth
 
     rise = synth.riser(2.0, 1.0, seed=1)
     half = rise.shape[1] // 2
@@ -302,7 +305,7 @@ def test_riser_rises() -> None:
 
 def test_filter_sweeps_run_scipys_loop_exactly_as_its_public_call(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from tunesmith.engines.composer import synth
+    from tunesmith.engines.composer.sound import synth
 
     noise = np.random.default_rng(4).standard_normal((2, SR)).astype(np.float32)
     cutoff = 200.0 * 2.0 ** (6.0 * np.arange(SR) / SR)
@@ -314,7 +317,7 @@ def test_filter_sweeps_run_scipys_loop_exactly_as_its_public_call(
 @pytest.mark.parametrize("name", [n for n, e in CATALOGUE.items()
                                   if isinstance(e.voice, SynthPatch)])
 def test_a_short_note_is_the_start_of_a_long_ones_tone_under_its_own_envelope(name: str) -> None:
-    from tunesmith.engines.composer import synth
+    from tunesmith.engines.composer.sound import synth
 
     patch = CATALOGUE[name].voice
     long_n = synth.note_length(patch, 2.5)[1]
@@ -399,7 +402,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The mix asks for a part before its thread has even started it: it must wait, not hang,
     and a part that fails hands its error to the mix."""
-    import tunesmith.engines.composer.render as render
+    import tunesmith.engines.composer.sound.render as render
 
     song = _band_song(4.0)
     real = render.start_part

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tunesmith.engines.composer.lyricist import (
+from tunesmith.engines.composer.writing.lyricist import (
     MAX_SYLLABLES, MIN_SYLLABLES, count_syllables, detect_theme, rhymes, word_banks, write_lyrics,
 )
-from tunesmith.engines.composer.lyrics import (
+from tunesmith.engines.composer.writing.lyrics import (
     MAX_LYRICS_CHARS, SECTION_TAGS, LyricsError, normalise_tag, parse_lyrics, validate_lyrics,
 )
 from tunesmith.engines.composer.phonemes import (

@@ -25,10 +25,10 @@ class ComposerEngine:
     def generate(self, request: GenerationRequest, progress: Progress, workdir: Path) -> Track:
         """Compose, render and encode one track of exactly ``request.duration_seconds``;
         unless it is instrumental, a voice sings the given lyrics or lyrics written for it."""
-        from tunesmith.engines.composer.arrange import compose
-        from tunesmith.engines.composer.prompt import interpret
-        from tunesmith.engines.composer.render import render_score
-        from tunesmith.engines.composer.vocals import compose_song
+        from tunesmith.engines.composer.writing.arrange import compose
+        from tunesmith.engines.composer.writing.prompt import interpret
+        from tunesmith.engines.composer.sound.render import render_score
+        from tunesmith.engines.composer.writing.song import compose_song
 
         progress(0.02, "interpreting")
         spec = interpret(request.prompt)
@@ -57,7 +57,7 @@ class ComposerEngine:
 
 def _check_lyrics(request: GenerationRequest) -> None:
     """Lyrics the composer cannot sing are the caller's to fix (400), not a failure."""
-    from tunesmith.engines.composer.lyrics import LyricsError, validate_lyrics
+    from tunesmith.engines.composer.writing.lyrics import LyricsError, validate_lyrics
 
     try:
         validate_lyrics(request.lyrics, request.instrumental)

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tunesmith.engines.composer import drumkit, soundfont, synth
-from tunesmith.engines.composer.instruments import (
+from tunesmith.engines.composer.sound import kits as drumkit
+from tunesmith.engines.composer.sound import soundfont
+from tunesmith.engines.composer.sound import synth
+from tunesmith.engines.composer.sound.instruments import (
     KICK_KEYS,
     ROLE_LEVEL_DB,
     GmProgram,
@@ -26,8 +28,8 @@ from tunesmith.engines.composer.instruments import (
     SynthPatch,
     instrument,
 )
-from tunesmith.engines.composer.mix import mix_parts, shape_tone
-from tunesmith.engines.composer.master import master
+from tunesmith.engines.composer.sound.mix import mix_parts, shape_tone
+from tunesmith.engines.composer.sound.master import master
 from tunesmith.engines.composer.score import SAMPLE_RATE, Note, Part, Score
 
 SR = SAMPLE_RATE
@@ -246,7 +248,7 @@ def rendered_in_order(score: Score, seed: int = 0,
     caller can mix a part (and drop its sounds) while later ones render, so a song never
     holds every part's sounds at once.
     """
-    from tunesmith.engines.composer.singing import render_vocal
+    from tunesmith.engines.composer.sound.vocal_stems import render_vocal
 
     def one(part: Part) -> PartRender:
         if part.role == "vocal":

@@ -14,7 +14,7 @@ When the composer writes the lyrics itself it writes them *for* the style's own 
 
 Example::
 
-    >>> from tunesmith.engines.composer.lyrics import parse_lyrics
+    >>> from tunesmith.engines.composer.writing.lyrics import parse_lyrics
     >>> form = fit_lyrics(parse_lyrics("[Verse]\\nla la la\\nla la"), bars=15, bar_seconds=2.0)
     >>> [(s.kind, s.bars, len(s.lines)) for s in form.sections]
     [('intro', 4, 0), ('verse', 4, 2), ('outro', 7, 0)]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .lyrics import SECTION_TAGS
-from .phonemes import count_phoneme_syllables, is_vowel, phonemize, words_of
+from ..phonemes import count_phoneme_syllables, is_vowel, phonemize, words_of
 from .styles import load_data
 
 MIN_SYLLABLES, MAX_SYLLABLES = 6, 9
@@ -33,7 +33,7 @@ _PREPOSITIONS = frozenset([
     "for", "with", "up", "off", "back", "where", "like", "before", "as", "when", "all",
     "right", "close", "far", "open", "side", "out", "from"
 ])
-_DATA_FILE = Path(__file__).parent / "data" / "lyrics_themes.json"
+_DATA_FILE = Path(__file__).parents[1] / "data" / "lyrics_themes.json"
 
 
 @lru_cache(maxsize=1)

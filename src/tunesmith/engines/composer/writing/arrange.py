@@ -8,7 +8,7 @@ last bar is a held final chord that rings to the end. All choices come from seed
 
 Example::
 
-    >>> from tunesmith.engines.composer.prompt import interpret
+    >>> from tunesmith.engines.composer.writing.prompt import interpret
     >>> score = compose(interpret("upbeat pop with piano"), duration=30.0, seed=7)
     >>> score.duration, score.sections[-1].end
     (30.0, 30.0)
@@ -26,10 +26,10 @@ from .drums import DrumSection, drum_section, final_hit, kick_steps, pattern_lin
 from .form import SectionPlan, Timeline, beats_per_bar, fit_tempo, plan_sections
 from .harmony import (CompSection, Harmony, Voicer, build_harmony, comp_section,
                       guide_tones)
-from .humanize import BeatNote, Feel
+from .feel import BeatNote, Feel
 from .melody import Motif, Slot, make_melody, make_motif, phrase_slots
 from .prompt import StyleSpec
-from .score import Cue, Note, Part, Score, Section
+from ..score import Cue, Note, Part, Score, Section
 from .styles import StyleDef, get_style, load_data
 from .theory import pitch_class
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .harmony import Harmony
-from .humanize import BeatNote
+from .feel import BeatNote
 from .styles import load_data
 from .theory import chord_scale, pitches_in_range, scale_pitch_classes
 

@@ -19,14 +19,14 @@ from pedalboard import Delay, HighpassFilter, LowpassFilter, Pedalboard, Plugin,
 from scipy.signal import butter, sosfilt
 
 from tunesmith.audio.loudness import peak_magnitude
-from tunesmith.engines.composer import synth
-from tunesmith.engines.composer.instruments import MixSettings
+from tunesmith.engines.composer.sound import synth
+from tunesmith.engines.composer.sound.instruments import MixSettings
 from tunesmith.engines.composer.score import SAMPLE_RATE, Cue, Production, Score
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
 
-    from tunesmith.engines.composer.render import PartRender
+    from tunesmith.engines.composer.sound.render import PartRender
 
 SR = SAMPLE_RATE
 HALF = SR // 2
@@ -429,7 +429,7 @@ def mix_parts(parts: Iterable[PartRender], score: Score, seed: int = 0) -> np.nd
         dry += ducked
         del ducked
     if voices:
-        from tunesmith.engines.composer.singing import seat_voices
+        from tunesmith.engines.composer.sound.vocal_stems import seat_voices
 
         seat_voices(dry, voices)
     for pr in voices:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .form import SectionPlan, Timeline
 from .styles import StyleDef
-from .humanize import BeatNote
+from .feel import BeatNote
 from .theory import (Chord, diatonic_chord, mode_family, nearest_pitch, parse_numeral,
                      read_grid, voice_chord)
 

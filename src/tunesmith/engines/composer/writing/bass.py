@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from .harmony import ChordEvent, Harmony
-from .humanize import BeatNote
+from .feel import BeatNote
 from .theory import Chord, nearest_pitch, read_grid
 
 

@@ -21,7 +21,7 @@ try:  # the loop behind scipy's sosfilt, without its ~30 us of checks per call
 except ImportError:  # pragma: no cover - a scipy that moved it: the public call does the same
     _sosfilt_loop = None
 
-from tunesmith.engines.composer.instruments import SynthPatch
+from tunesmith.engines.composer.sound.instruments import SynthPatch
 from tunesmith.engines.composer.score import SAMPLE_RATE
 
 SR = SAMPLE_RATE

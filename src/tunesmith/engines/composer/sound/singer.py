@@ -26,8 +26,8 @@ import numpy as np
 import pyworld
 from scipy.signal import butter, resample_poly, sosfilt
 
-from .phonemes import SpokenPhoneme, speak, syllable_spans, words_of
-from .score import Note
+from ..phonemes import SpokenPhoneme, speak, syllable_spans, words_of
+from ..score import Note
 import itertools
 
 FRAME_MS = 5.0

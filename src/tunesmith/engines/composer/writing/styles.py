@@ -13,9 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .score import INSTRUMENTS, Production
+from ..score import INSTRUMENTS, Production
 
-DATA_DIR = Path(__file__).with_name("data")
+DATA_DIR = Path(__file__).parents[1] / "data"
 DEFAULT_STYLE = "pop"
 TIERS = ("light", "mid", "full")
 
