@@ -16,7 +16,8 @@ from scipy.signal import resample_poly
 
 from tunesmith.engines.composer.sound import kits as drumkit
 from tunesmith.engines.composer.sound import master
-from tunesmith.engines.composer.sound import mix
+from tunesmith.engines.composer.sound import colour, stems
+from tunesmith.engines.composer.sound.sidechain import duck_envelope
 from tunesmith.engines.composer.sound import soundfont
 from tunesmith.engines.composer.sound.instruments import CATALOGUE, SynthPatch
 from tunesmith.engines.composer.sound.render import (
@@ -276,7 +277,7 @@ def test_sidechain_ducks_after_every_kick() -> None:
 
 
 def test_duck_envelope_dips_and_recovers() -> None:
-    env = mix.duck_envelope([0, SR], 2 * SR, depth=1.0, bpm=120.0)
+    env = duck_envelope([0, SR], 2 * SR, depth=1.0, bpm=120.0)
     assert env[int(0.01 * SR)] < 0.2
     assert env[int(0.45 * SR)] > 0.95
     assert env.min() >= 0.0
@@ -353,8 +354,8 @@ def test_limiting_in_two_halves_keeps_the_ceiling_and_the_sound_of_one_pass() ->
 
 
 def test_vinyl_hiss_loops_without_a_seam_but_its_crackle_does_not_repeat() -> None:
-    period = mix._HISS_LOOP - mix._HISS_SPLICE
-    noise = mix.vinyl_noise(period + 10 * SR, 1.0, seed=2)
+    period = colour._HISS_LOOP - colour._HISS_SPLICE
+    noise = colour.vinyl_noise(period + 10 * SR, 1.0, seed=2)
 
     def level(a: int, b: int) -> float:  # the hiss, not the clicks
         return float(np.median(np.abs(noise[:, a:b])))
@@ -411,7 +412,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
     monkeypatch.setattr(render, "_RENDER_THREADS", 1)
     delays = {"drums": 0.05, "bass": 0.0, "pad": 0.1, "lead": 0.0, "keys": 0.4}
 
-    def slow(part: Part, *args: object, **kwargs: object) -> render.PartRender:
+    def slow(part: Part, *args: object, **kwargs: object) -> stems.PartRender:
         time.sleep(delays[part.name])
         return real(part, *args, **kwargs)  # type: ignore[arg-type]
 
@@ -425,7 +426,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
     assert not worker.is_alive(), f"rendering hung after {names}"
     assert names == [p.name for p in song.parts if p.notes]
 
-    def broken(part: Part, *args: object, **kwargs: object) -> render.PartRender:
+    def broken(part: Part, *args: object, **kwargs: object) -> stems.PartRender:
         if part.name == "pad":
             raise RuntimeError("pad failed")
         return real(part, *args, **kwargs)  # type: ignore[arg-type]
@@ -438,7 +439,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
     monkeypatch.setattr(render, "start_part", real)
     finish = render.finish_part
 
-    def broken_finish(pr: render.PartRender, score: Score) -> render.PartRender:
+    def broken_finish(pr: stems.PartRender, score: Score) -> stems.PartRender:
         if pr.part.name == "keys":
             raise RuntimeError("keys failed")
         return finish(pr, score)

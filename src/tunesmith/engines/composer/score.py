@@ -2,10 +2,14 @@
 
 This is the one contract between the two halves of the composer:
 
-* ``prompt`` + ``styles`` + ``arrange`` turn a text prompt, a duration and a seed into a
-  :class:`Score` (all musical decisions, timing already swung and humanised, in seconds);
-* ``render`` + ``mix`` + ``master`` turn a :class:`Score` into a mastered stereo signal
-  (all sound decisions: synthesis, SoundFont, effects, loudness).
+* the ``writing`` wing (``prompt`` + ``styles`` + ``arrange`` + ``song``) turns a text prompt,
+  a duration and a seed into a :class:`Score` (all musical decisions, timing already swung and
+  humanised, in seconds);
+* the ``sound`` wing (``render`` + ``mix`` + ``master``) turns a :class:`Score` into a mastered
+  stereo signal (all sound decisions: synthesis, SoundFont, effects, loudness).
+
+Neither wing imports the other; both may import this module, :mod:`library` and
+:mod:`phonemes`.
 
 Instrument names are the closed vocabulary in :data:`INSTRUMENTS`; drum parts use General MIDI
 percussion key numbers (:data:`GM_DRUMS`) whatever kit plays them.
@@ -17,6 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 SAMPLE_RATE = 44100
+
+#: The names of the sung parts: the lead, its harmony and the backing choir (the sound wing
+#: double-tracks the lead and seats all three over the band).
+LEAD, HARMONY, BACKING = "vocals", "harmony_vocals", "backing_vocals"
 
 #: Every instrument the renderer can play. ``synth`` voices are synthesised with numpy;
 #: ``gm`` voices are General MIDI programs played from a SoundFont; ``kit`` voices play

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.signal import butter, sosfilt
 
+from tunesmith.audio.stereo import spread_gains
 from tunesmith.engines.composer.score import SAMPLE_RATE
 
 SR = SAMPLE_RATE
@@ -407,6 +408,6 @@ def render_hit(kit: str, key: int, velocity: int, variant: int = 0, seed: int = 
     fade = min(256, mono.size // 4)
     mono[mono.size - fade :] *= np.linspace(1.0, 0.0, fade)
     level = 10.0 ** (spec.level_db / 20.0) * (velocity / 127.0) ** 1.3 * 0.5
-    left = np.sqrt(0.5 * (1.0 - spec.pan)) * level
-    right = np.sqrt(0.5 * (1.0 + spec.pan)) * level
+    left, right = spread_gains(spec.pan)
+    left, right = left * level, right * level
     return np.stack([mono * left, mono * right]).astype(np.float32)

@@ -264,16 +264,6 @@ def band_limit(audio: np.ndarray, in_place: bool = False) -> np.ndarray:
     return out
 
 
-def widen(audio: np.ndarray, width: float) -> np.ndarray:
-    """Scale the side signal: 0.6 (the default) keeps the mix as it is."""
-    factor = np.float32(np.clip(0.4 + width, 0.0, 1.6))
-    if abs(factor - 1.0) < 0.02:
-        return audio
-    mid = (audio[0] + audio[1]) * np.float32(0.5)
-    side = (audio[0] - audio[1]) * np.float32(0.5) * factor
-    return np.stack([mid + side, mid - side])
-
-
 def _fades(audio: np.ndarray) -> np.ndarray:
     fade_in = min(int(_FADE_IN_S * SR), audio.shape[-1] // 4)
     fade_out = min(int(_FADE_OUT_S * SR), audio.shape[-1] // 4)

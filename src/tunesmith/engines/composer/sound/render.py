@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +20,15 @@ from tunesmith.engines.composer.sound import soundfont
 from tunesmith.engines.composer.sound import synth
 from tunesmith.engines.composer.sound.instruments import (
     KICK_KEYS,
-    ROLE_LEVEL_DB,
     GmProgram,
     Kit,
-    MixSettings,
     SynthPatch,
     instrument,
 )
-from tunesmith.engines.composer.sound.mix import mix_parts, shape_tone
+from tunesmith.engines.composer.sound.filters import shape_tone
+from tunesmith.engines.composer.sound.mix import mix_parts
+from tunesmith.engines.composer.sound.stems import PartRender
+from tunesmith.engines.composer.sound.vocal_stems import render_vocal
 from tunesmith.engines.composer.sound.master import master
 from tunesmith.engines.composer.score import SAMPLE_RATE, Note, Part, Score
 
@@ -43,26 +43,6 @@ _KIT_REFERENCE_VELOCITY = 120
 _KIT_GROOVE = 1.1  # a full groove measured ~1.1x its kick alone (kick, snare, clap, hats)
 _KIT_MEASURED = 0.5  # a kit with a weak kick is levelled by its groove, 3 dB down
 _RENDER_THREADS = 2  # the two cores a worker has
-
-
-@dataclass
-class PartRender:
-    """One part ready to mix: its sounds, where they start, and how loud it plays."""
-
-    part: Part
-    mix: MixSettings
-    sounds: dict[Hashable, np.ndarray] = field(default_factory=dict)
-    events: list[tuple[int, Hashable, int]] = field(default_factory=list)  # start, key, max len
-    power: float = 0.0  # mean square over the samples where it sounds
-    kicks: list[int] = field(default_factory=list)  # kick onsets, for sidechain ducking
-    reference: np.ndarray | None = None  # a kit's kick before tone shaping, for its level
-
-    def level_gain(self) -> float:
-        """Linear gain that brings the part to its role's level plus the arranger's trim."""
-        if self.power <= 0:
-            return 0.0
-        target = ROLE_LEVEL_DB.get(self.part.role, -20.0) + self.mix.trim_db + self.part.gain_db
-        return 10.0 ** (target / 20.0) / math.sqrt(self.power)
 
 
 def quantise_length(seconds: float) -> float:
@@ -248,8 +228,6 @@ def rendered_in_order(score: Score, seed: int = 0,
     caller can mix a part (and drop its sounds) while later ones render, so a song never
     holds every part's sounds at once.
     """
-    from tunesmith.engines.composer.sound.vocal_stems import render_vocal
-
     def one(part: Part) -> PartRender:
         if part.role == "vocal":
             return render_vocal(part, score, seed)

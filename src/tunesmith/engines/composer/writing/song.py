@@ -32,10 +32,9 @@ from .lyrics import Line, parse_lyrics
 from .melody import Slot, line_grid, make_melody, metric_strength
 from ..phonemes import place_syllables, syllabify_line
 from .prompt import StyleSpec, find, normalize
-from ..score import Note, Part, Score
+from ..score import BACKING, HARMONY, LEAD, Note, Part, Score
 from .theory import scale_pitch_classes
 
-LEAD, HARMONY, BACKING = "vocals", "harmony_vocals", "backing_vocals"
 
 
 @dataclass(frozen=True)

@@ -24,18 +24,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from .form import SectionPlan
 from .lyrics import Line, Lyrics, Section
-from .styles import load_data
+from ..library import vocal_data
 
 _BAR_CHOICES = (1, 2, 4)
-
-
-def vocal_data() -> dict[str, Any]:
-    """The singing tables (``data/vocals.toml``)."""
-    return load_data("vocals")
 
 
 @dataclass(frozen=True)
