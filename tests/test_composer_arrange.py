@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 import time
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tunesmith.engines.composer.score import GM_DRUMS, INSTRUMENTS, Score
 from tunesmith.engines.composer.writing.arrange import compose
+from tunesmith.engines.composer.writing.feel import swing_beat
 from tunesmith.engines.composer.writing.form import fit_tempo, plan_sections
 from tunesmith.engines.composer.writing.harmony import ChordEvent, Harmony, parse_bars
-from tunesmith.engines.composer.writing.feel import swing_beat
 from tunesmith.engines.composer.writing.melody import Slot, make_melody
 from tunesmith.engines.composer.writing.prompt import interpret
-from tunesmith.engines.composer.score import GM_DRUMS, INSTRUMENTS, Score
 from tunesmith.engines.composer.writing.styles import get_style, load_data, style_names
 from tunesmith.engines.composer.writing.theory import (
     chord_scale,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tunesmith.engines.composer.writing.prompt import StyleSpec, interpret
 from tunesmith.engines.composer.score import INSTRUMENTS, Production
+from tunesmith.engines.composer.writing.prompt import StyleSpec, interpret
 from tunesmith.engines.composer.writing.styles import (
     get_style,
     load_data,

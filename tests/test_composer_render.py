@@ -14,20 +14,6 @@ import pyloudnorm
 import pytest
 from scipy.signal import resample_poly
 
-from tunesmith.engines.composer.sound import kits as drumkit
-from tunesmith.engines.composer.sound import master
-from tunesmith.engines.composer.sound import colour, stems
-from tunesmith.engines.composer.sound.sidechain import duck_envelope
-from tunesmith.engines.composer.sound import soundfont
-from tunesmith.engines.composer.sound.instruments import CATALOGUE, SynthPatch
-from tunesmith.engines.composer.sound.render import (
-    playable_notes,
-    quantise_length,
-    render_score,
-    render_stems,
-    rendered_in_order,
-    soundfont_path,
-)
 from tunesmith.engines.composer.score import (
     INSTRUMENTS,
     SAMPLE_RATE,
@@ -38,6 +24,18 @@ from tunesmith.engines.composer.score import (
     Score,
     Section,
 )
+from tunesmith.engines.composer.sound import colour, master, soundfont, stems
+from tunesmith.engines.composer.sound import kits as drumkit
+from tunesmith.engines.composer.sound.instruments import CATALOGUE, SynthPatch
+from tunesmith.engines.composer.sound.render import (
+    playable_notes,
+    quantise_length,
+    render_score,
+    render_stems,
+    rendered_in_order,
+    soundfont_path,
+)
+from tunesmith.engines.composer.sound.sidechain import duck_envelope
 
 SR = SAMPLE_RATE
 CHORDS = ((57, 60, 64), (53, 57, 60), (48, 52, 55), (55, 59, 62))

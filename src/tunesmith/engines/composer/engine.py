@@ -25,9 +25,9 @@ class ComposerEngine:
     def generate(self, request: GenerationRequest, progress: Progress, workdir: Path) -> Track:
         """Compose, render and encode one track of exactly ``request.duration_seconds``;
         unless it is instrumental, a voice sings the given lyrics or lyrics written for it."""
+        from tunesmith.engines.composer.sound.render import render_score
         from tunesmith.engines.composer.writing.arrange import compose
         from tunesmith.engines.composer.writing.prompt import interpret
-        from tunesmith.engines.composer.sound.render import render_score
         from tunesmith.engines.composer.writing.song import compose_song
 
         progress(0.02, "interpreting")

@@ -8,8 +8,8 @@ pattern does not sound like one sample looped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.signal import butter, sosfilt

@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyloudnorm
+from numpy.lib.stride_tricks import sliding_window_view
 from pedalboard import BrickwallLimiter, Gain, Pedalboard
 from scipy import fft
 from scipy.ndimage import minimum_filter1d
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import butter, freqz, sosfilt
 
 from tunesmith.audio.loudness import peak_magnitude

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tunesmith.engines.composer.score import SAMPLE_RATE, Note, Part, Score
 from tunesmith.engines.composer.sound import kits as drumkit
-from tunesmith.engines.composer.sound import soundfont
-from tunesmith.engines.composer.sound import synth
+from tunesmith.engines.composer.sound import soundfont, synth
+from tunesmith.engines.composer.sound.filters import shape_tone
 from tunesmith.engines.composer.sound.instruments import (
     KICK_KEYS,
     GmProgram,
@@ -25,12 +26,10 @@ from tunesmith.engines.composer.sound.instruments import (
     SynthPatch,
     instrument,
 )
-from tunesmith.engines.composer.sound.filters import shape_tone
+from tunesmith.engines.composer.sound.master import master
 from tunesmith.engines.composer.sound.mix import mix_parts
 from tunesmith.engines.composer.sound.stems import PartRender
 from tunesmith.engines.composer.sound.vocal_stems import render_vocal
-from tunesmith.engines.composer.sound.master import master
-from tunesmith.engines.composer.score import SAMPLE_RATE, Note, Part, Score
 
 SR = SAMPLE_RATE
 Progress = Callable[[float, str], None]

@@ -21,15 +21,14 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..score import Cue, Note, Part, Score, Section
 from .bass import BassSection, bass_section
 from .drums import DrumSection, drum_section, final_hit, kick_steps, pattern_lines, tier
-from .form import SectionPlan, Timeline, beats_per_bar, fit_tempo, plan_sections
-from .harmony import (CompSection, Harmony, Voicer, build_harmony, comp_section,
-                      guide_tones)
 from .feel import BeatNote, Feel
+from .form import SectionPlan, Timeline, beats_per_bar, fit_tempo, plan_sections
+from .harmony import CompSection, Harmony, Voicer, build_harmony, comp_section, guide_tones
 from .melody import Motif, Slot, make_melody, make_motif, phrase_slots
 from .prompt import StyleSpec
-from ..score import Cue, Note, Part, Score, Section
 from .styles import StyleDef, get_style, load_data
 from .theory import pitch_class
 

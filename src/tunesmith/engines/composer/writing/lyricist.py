@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import random
 import re
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .lyrics import SECTION_TAGS
 from ..phonemes import count_phoneme_syllables, is_vowel, phonemize, words_of
+from .lyrics import SECTION_TAGS
 from .styles import load_data
 
 MIN_SYLLABLES, MAX_SYLLABLES = 6, 9

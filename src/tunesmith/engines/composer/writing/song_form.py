@@ -25,9 +25,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..library import vocal_data
 from .form import SectionPlan
 from .lyrics import Line, Lyrics, Section
-from ..library import vocal_data
 
 _BAR_CHOICES = (1, 2, 4)
 
