@@ -14,6 +14,7 @@ import pyloudnorm
 import pytest
 from scipy.signal import resample_poly
 
+from tunesmith.engines.composer.library.instruments import SynthPatch, catalogue
 from tunesmith.engines.composer.score import (
     INSTRUMENTS,
     SAMPLE_RATE,
@@ -26,7 +27,6 @@ from tunesmith.engines.composer.score import (
 )
 from tunesmith.engines.composer.sound import colour, master, soundfont, stems
 from tunesmith.engines.composer.sound import kits as drumkit
-from tunesmith.engines.composer.sound.instruments import CATALOGUE, SynthPatch
 from tunesmith.engines.composer.sound.render import (
     playable_notes,
     quantise_length,
@@ -220,7 +220,7 @@ def test_every_instrument_renders_audible_sound(name: str) -> None:
     rms_db = 10 * np.log10(float(np.mean(np.square(stem, dtype=np.float64))) + 1e-20)
     assert np.isfinite(stem).all()
     assert rms_db > -35.0, f"{name} is nearly silent ({rms_db:.1f} dBFS)"
-    assert name in CATALOGUE
+    assert name in catalogue().instruments
 
 
 def test_drum_kits_put_energy_where_the_drums_live() -> None:
@@ -313,12 +313,12 @@ def test_filter_sweeps_run_scipys_loop_exactly_as_its_public_call(
     assert np.array_equal(fast, synth.sweep_lowpass(noise, cutoff, 0.4))
 
 
-@pytest.mark.parametrize("name", [n for n, e in CATALOGUE.items()
+@pytest.mark.parametrize("name", [n for n, e in catalogue().instruments.items()
                                   if isinstance(e.voice, SynthPatch)])
 def test_a_short_note_is_the_start_of_a_long_ones_tone_under_its_own_envelope(name: str) -> None:
     from tunesmith.engines.composer.sound import synth
 
-    patch = CATALOGUE[name].voice
+    patch = catalogue().instruments[name].voice
     long_n = synth.note_length(patch, 2.5)[1]
     tone = synth.note_tone(patch, 57, long_n, 88, bpm=126.0, glide_from=52, seed=9)
     for seconds in (0.07, 0.6, 2.5):

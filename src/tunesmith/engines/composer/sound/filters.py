@@ -14,8 +14,8 @@ import numpy as np
 from pedalboard import Plugin
 from scipy.signal import butter, sosfilt
 
+from tunesmith.engines.composer.library.instruments import MixSettings
 from tunesmith.engines.composer.score import SAMPLE_RATE, Production
-from tunesmith.engines.composer.sound.instruments import MixSettings
 
 SR = SAMPLE_RATE
 _SATURATION_DRIVE = 0.8

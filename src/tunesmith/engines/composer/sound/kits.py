@@ -1,20 +1,20 @@
 """Synthesised drum kits (808, 909, electronic, lofi, chip), one hit per GM key.
 
-Each kit is a table of :class:`Piece` entries (data); each piece kind has one small synthesis
-function (machinery). Hits are rendered once per (kit, key, velocity bucket, variant) by
-:mod:`render`; the variants give repeated hats and claps slightly different noise so a
-pattern does not sound like one sample looped.
+Each kit is a table of drums in ``data/kits.toml`` (loaded by :mod:`library.kits`); each drum
+kind has one small synthesis function here (machinery). Hits are rendered once per (kit, key,
+velocity bucket, variant) by :mod:`render`; the variants give repeated hats and claps slightly
+different noise so a pattern does not sound like one sample looped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.signal import butter, sosfilt
 
 from tunesmith.audio.stereo import spread_gains
+from tunesmith.engines.composer.library.kits import Drum, kits
 from tunesmith.engines.composer.score import SAMPLE_RATE
 
 SR = SAMPLE_RATE
@@ -23,17 +23,7 @@ VARIANTS = 3  # distinct noise takes per piece
 _HAT_PARTIALS = (205.3, 304.4, 369.6, 522.7, 540.0, 800.0)  # the TR-808 metal oscillators
 
 
-@dataclass(frozen=True)
-class Piece:
-    """One drum: a synthesis kind, its parameters, level (dB) and pan (-1..1)."""
-
-    kind: str
-    params: dict[str, float] = field(default_factory=dict)
-    level_db: float = 0.0
-    pan: float = 0.0
-
-
-# ---- piece synthesis ---------------------------------------------------------------------
+# ---- drum synthesis ----------------------------------------------------------------------
 
 
 def _t(seconds: float) -> np.ndarray:
@@ -162,240 +152,11 @@ PIECE_KINDS: dict[str, Callable[[dict[str, float], np.random.Generator], np.ndar
     "chip_kick": _chip_kick,
 }
 
-# ---- kits (data) -------------------------------------------------------------------------
-
-_HAT_C = {"decay": 0.035, "hp": 7500, "noise": 0.35}
-_HAT_O = {"decay": 0.28, "hp": 7000, "noise": 0.35}
-_PERC: dict[int, Piece] = {
-    37: Piece("bell", {"f": 1700, "sine": 1, "decay": 0.02}, -6, 0.1),
-    54: Piece("shaker", {"decay": 0.09, "hp": 6000, "jingle": 0.6}, -9, 0.35),
-    56: Piece("bell", {"f": 540, "ratio": 1.48, "decay": 0.09}, -10, -0.3),
-    60: Piece("tom", {"f": 400, "decay": 0.08, "bend": 0.2, "slap": 0.4}, -7, 0.3),
-    61: Piece("tom", {"f": 290, "decay": 0.1, "bend": 0.2, "slap": 0.4}, -7, 0.2),
-    62: Piece("tom", {"f": 320, "decay": 0.05, "bend": 0.1, "slap": 0.6}, -8, -0.25),
-    63: Piece("tom", {"f": 330, "decay": 0.16, "bend": 0.15, "slap": 0.3}, -7, -0.3),
-    64: Piece("tom", {"f": 220, "decay": 0.2, "bend": 0.15, "slap": 0.3}, -7, -0.2),
-    65: Piece("tom", {"f": 520, "decay": 0.12, "bend": 0.1, "slap": 0.5}, -9, 0.4),
-    66: Piece("tom", {"f": 380, "decay": 0.14, "bend": 0.1, "slap": 0.5}, -9, 0.3),
-    69: Piece("shaker", {"decay": 0.05, "hp": 7000}, -12, -0.4),
-    70: Piece("shaker", {"decay": 0.05, "hp": 5500, "attack": 0.02}, -11, 0.4),
-    73: Piece("shaker", {"decay": 0.12, "hp": 3000, "attack": 0.05}, -12, -0.35),
-    75: Piece("bell", {"f": 2500, "sine": 1, "decay": 0.03}, -9, 0.35),
-}
-
-
-def _kit(
-    kick: Piece,
-    snare: Piece,
-    clap: Piece,
-    hat_c: Piece,
-    hat_o: Piece,
-    crash: Piece,
-    ride: Piece,
-    tom_f: float,
-    tom_decay: float,
-) -> dict[int, Piece]:
-    """A full key map from the pieces that give a kit its character."""
-    toms = {
-        41: (0.8, -0.35),
-        43: (0.9, -0.25),
-        45: (1.0, -0.1),
-        47: (1.2, 0.05),
-        48: (1.4, 0.2),
-        50: (1.65, 0.3),
-    }
-    kit = dict(_PERC)
-    kit.update(
-        {
-            36: kick,
-            35: kick,
-            38: snare,
-            40: snare,
-            39: clap,
-            42: hat_c,
-            44: hat_c,
-            46: hat_o,
-            49: crash,
-            57: crash,
-            55: crash,
-            52: crash,
-            51: ride,
-            59: ride,
-            53: ride,
-        }
-    )
-    for key, (mult, pan) in toms.items():
-        kit[key] = Piece("tom", {"f": tom_f * mult, "decay": tom_decay}, -3, pan)
-    return kit
-
-
-#: Synthesised kits by name; keys are GM percussion numbers.
-KITS: dict[str, dict[int, Piece]] = {
-    "808": _kit(
-        Piece(
-            "kick",
-            {
-                "f_start": 140,
-                "f_end": 48,
-                "pitch_tau": 0.045,
-                "decay": 0.42,
-                "click": 0.12,
-                "drive": 0.25,
-            },
-            0,
-        ),
-        Piece(
-            "snare",
-            {
-                "tone": 185,
-                "tone_decay": 0.05,
-                "noise_decay": 0.13,
-                "noise_hp": 1800,
-                "tone_level": 0.7,
-            },
-            -3,
-        ),
-        Piece(
-            "clap",
-            {"decay": 0.16, "bursts": 4, "spacing": 0.01, "bp_low": 900, "bp_high": 2800},
-            -2,
-        ),
-        Piece("metal", {**_HAT_C, "decay": 0.03}, -8, 0.2),
-        Piece("metal", {**_HAT_O, "decay": 0.35}, -9, 0.2),
-        Piece("metal", {"decay": 0.9, "hp": 5000, "noise": 0.5, "tune": 1.3}, -10, -0.3),
-        Piece("metal", {"decay": 0.45, "hp": 6000, "noise": 0.2, "tune": 1.8}, -13, 0.35),
-        95.0,
-        0.28,
-    ),
-    "909": _kit(
-        Piece(
-            "kick",
-            {
-                "f_start": 260,
-                "f_end": 52,
-                "pitch_tau": 0.018,
-                "decay": 0.24,
-                "click": 0.45,
-                "drive": 0.45,
-            },
-            0,
-        ),
-        Piece(
-            "snare",
-            {
-                "tone": 200,
-                "tone_decay": 0.04,
-                "noise_decay": 0.16,
-                "noise_hp": 2200,
-                "noise_level": 0.9,
-            },
-            -3,
-        ),
-        Piece(
-            "clap",
-            {"decay": 0.22, "bursts": 4, "spacing": 0.012, "bp_low": 1000, "bp_high": 3200},
-            -2,
-        ),
-        Piece("metal", {"decay": 0.035, "hp": 8500, "noise": 0.6}, -8, 0.2),
-        Piece("metal", {"decay": 0.3, "hp": 8000, "noise": 0.6}, -9, 0.2),
-        Piece("metal", {"decay": 1.1, "hp": 6000, "noise": 0.7, "tune": 1.4}, -11, -0.3),
-        Piece("metal", {"decay": 0.6, "hp": 5000, "noise": 0.25, "tune": 2.2}, -13, 0.35),
-        110.0,
-        0.22,
-    ),
-    "electronic": _kit(
-        Piece(
-            "kick",
-            {
-                "f_start": 200,
-                "f_end": 50,
-                "pitch_tau": 0.025,
-                "decay": 0.32,
-                "click": 0.3,
-                "drive": 0.5,
-            },
-            0,
-        ),
-        Piece(
-            "snare",
-            {
-                "tone": 210,
-                "tone_decay": 0.05,
-                "noise_decay": 0.14,
-                "noise_hp": 1500,
-                "noise_level": 0.8,
-            },
-            -2,
-        ),
-        Piece(
-            "clap",
-            {"decay": 0.18, "bursts": 3, "spacing": 0.009, "bp_low": 1100, "bp_high": 4000},
-            -2,
-        ),
-        Piece("metal", {"decay": 0.03, "hp": 9000, "noise": 0.7}, -8, 0.2),
-        Piece("metal", {"decay": 0.25, "hp": 8500, "noise": 0.7}, -9, 0.2),
-        Piece("metal", {"decay": 1.0, "hp": 6000, "noise": 0.8, "tune": 1.5}, -11, -0.3),
-        Piece("metal", {"decay": 0.5, "hp": 5500, "noise": 0.3, "tune": 2.0}, -13, 0.35),
-        100.0,
-        0.25,
-    ),
-    "lofi": _kit(
-        Piece(
-            "kick",
-            {
-                "f_start": 110,
-                "f_end": 52,
-                "pitch_tau": 0.035,
-                "decay": 0.22,
-                "click": 0.2,
-                "drive": 0.6,
-            },
-            0,
-        ),
-        Piece(
-            "snare",
-            {
-                "tone": 190,
-                "tone_decay": 0.07,
-                "noise_decay": 0.11,
-                "noise_hp": 900,
-                "noise_lp": 6500,
-                "noise_level": 0.6,
-            },
-            -2,
-        ),
-        Piece(
-            "clap",
-            {"decay": 0.12, "bursts": 3, "spacing": 0.012, "bp_low": 800, "bp_high": 2200},
-            -3,
-        ),
-        Piece("metal", {"decay": 0.03, "hp": 6000, "lp": 12000, "noise": 0.8}, -10, 0.2),
-        Piece("metal", {"decay": 0.2, "hp": 6000, "lp": 12000, "noise": 0.8}, -11, 0.2),
-        Piece("metal", {"decay": 0.8, "hp": 4500, "lp": 11000, "noise": 0.8}, -13, -0.3),
-        Piece(
-            "metal", {"decay": 0.4, "hp": 4500, "lp": 11000, "noise": 0.4, "tune": 1.9}, -14, 0.3
-        ),
-        90.0,
-        0.2,
-    ),
-    "chip": {
-        **{k: Piece("chip_noise", {"decay": 0.08, "rate": 9000}, -3) for k in (38, 40, 39, 37)},
-        **{
-            k: Piece("chip_noise", {"decay": 0.02, "rate": 30000}, -9) for k in (42, 44, 54, 69, 70)
-        },
-        **{
-            k: Piece("chip_noise", {"decay": 0.15, "rate": 30000}, -9)
-            for k in (46, 49, 51, 52, 55, 57, 59)
-        },
-        **{k: Piece("chip_kick", {"decay": 0.12}, 0) for k in (35, 36, 41, 43, 45, 47, 48, 50)},
-    },
-}
-
-
-def piece(kit: str, key: int) -> Piece | None:
-    """The piece a kit plays for a GM key, or None when the kit has nothing there."""
-    table = KITS.get(kit, KITS["electronic"])
-    return table.get(key)
+def piece(kit: str, key: int) -> Drum | None:
+    """The drum a kit plays for a GM key, or None when the kit has nothing there (an unknown
+    kit plays the electronic one)."""
+    table = kits()
+    return table.get(kit, table["electronic"]).get(key)
 
 
 def render_hit(kit: str, key: int, velocity: int, variant: int = 0, seed: int = 0) -> np.ndarray:

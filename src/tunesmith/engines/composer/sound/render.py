@@ -15,17 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from tunesmith.engines.composer.score import SAMPLE_RATE, Note, Part, Score
-from tunesmith.engines.composer.sound import kits as drumkit
-from tunesmith.engines.composer.sound import soundfont, synth
-from tunesmith.engines.composer.sound.filters import shape_tone
-from tunesmith.engines.composer.sound.instruments import (
-    KICK_KEYS,
+from tunesmith.engines.composer.library.instruments import (
     GmProgram,
     Kit,
     SynthPatch,
     instrument,
 )
+from tunesmith.engines.composer.score import GM_DRUMS, SAMPLE_RATE, Note, Part, Score
+from tunesmith.engines.composer.sound import kits as drumkit
+from tunesmith.engines.composer.sound import soundfont, synth
+from tunesmith.engines.composer.sound.filters import shape_tone
 from tunesmith.engines.composer.sound.master import master
 from tunesmith.engines.composer.sound.mix import mix_parts
 from tunesmith.engines.composer.sound.stems import PartRender
@@ -35,8 +34,10 @@ SR = SAMPLE_RATE
 Progress = Callable[[float, str], None]
 _LENGTH_STEP = 0.03  # lengths are cached in 3 % steps: inaudible, and notes repeat
 _VELOCITY_STEP = 16
-_HAT_CHOKERS = frozenset({42, 44})  # a closed or pedal hat cuts an open one
-_OPEN_HAT = 46
+_HAT_CHOKERS = frozenset({GM_DRUMS["hat_closed"], GM_DRUMS["hat_pedal"]})  # they cut an open hat
+_OPEN_HAT = GM_DRUMS["hat_open"]
+_KICK = GM_DRUMS["kick"]
+_KICKS = frozenset({GM_DRUMS["bass_drum"], _KICK})  # they trigger sidechain ducking
 _GM_DRUM_HOLD = 0.6  # seconds a SoundFont drum key is held (one-shots mostly ignore it)
 _KIT_REFERENCE_VELOCITY = 120
 _KIT_GROOVE = 1.1  # a full groove measured ~1.1x its kick alone (kick, snare, clap, hats)
@@ -141,7 +142,7 @@ def _kit_events(pr: PartRender, kit: Kit, notes: list[Note], font: Path, seed: i
                 )
         limit = _open_hat_limit(notes, i) if note.pitch == _OPEN_HAT else 0
         pr.events.append((round(note.start * SR), key, limit))
-        if note.pitch in KICK_KEYS:
+        if note.pitch in _KICKS:
             pr.kicks.append(round(note.start * SR))
 
 
@@ -206,9 +207,9 @@ def finish_part(pr: PartRender, score: Score) -> PartRender:
 def _reference_kick(kit: Kit, font: Path, seed: int) -> np.ndarray:
     """One stroke of the kit's kick at a firm velocity (its level sets the kit's)."""
     if kit.engine == "synth":
-        return drumkit.render_hit(kit.name, 36, _KIT_REFERENCE_VELOCITY, 0, seed)
+        return drumkit.render_hit(kit.name, _KICK, _KIT_REFERENCE_VELOCITY, 0, seed)
     return soundfont.render_note(
-        font, 0, kit.preset, 36, _GM_DRUM_HOLD, _KIT_REFERENCE_VELOCITY, drums=True
+        font, 0, kit.preset, _KICK, _GM_DRUM_HOLD, _KIT_REFERENCE_VELOCITY, drums=True
     )
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tunesmith.engines.composer.library.instruments import MixSettings, catalogue
 from tunesmith.engines.composer.score import Part
-from tunesmith.engines.composer.sound.instruments import ROLE_LEVEL_DB, MixSettings
 
 
 @dataclass
@@ -32,5 +32,6 @@ class PartRender:
         """Linear gain that brings the part to its role's level plus the arranger's trim."""
         if self.power <= 0:
             return 0.0
-        target = ROLE_LEVEL_DB.get(self.part.role, -20.0) + self.mix.trim_db + self.part.gain_db
+        target = (catalogue().role_level_db(self.part.role) + self.mix.trim_db
+                  + self.part.gain_db)
         return 10.0 ** (target / 20.0) / math.sqrt(self.power)

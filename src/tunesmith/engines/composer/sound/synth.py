@@ -22,8 +22,8 @@ except ImportError:  # pragma: no cover - a scipy that moved it: the public call
     _sosfilt_loop = None
 
 from tunesmith.audio.stereo import spread_gains
+from tunesmith.engines.composer.library.instruments import SynthPatch
 from tunesmith.engines.composer.score import SAMPLE_RATE
-from tunesmith.engines.composer.sound.instruments import SynthPatch
 
 SR = SAMPLE_RATE
 TWO_PI = 2.0 * np.pi

@@ -12,9 +12,9 @@ import numpy as np
 from pedalboard import HighpassFilter, HighShelfFilter, PeakFilter, Pedalboard
 
 from tunesmith.engines.composer.library import vocal_data
+from tunesmith.engines.composer.library.instruments import MixSettings
 from tunesmith.engines.composer.score import LEAD, SAMPLE_RATE, Part, Score
 from tunesmith.engines.composer.sound.filters import filter_in_place
-from tunesmith.engines.composer.sound.instruments import MixSettings
 from tunesmith.engines.composer.sound.singer import double, sing, vocal_chain
 from tunesmith.engines.composer.sound.stems import PartRender
 

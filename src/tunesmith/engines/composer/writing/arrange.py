@@ -21,6 +21,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..library.instruments import DEFAULT_RANGE, catalogue
 from ..score import Cue, Note, Part, Score, Section
 from .bass import BassSection, bass_section
 from .drums import DrumSection, drum_section, final_hit, kick_steps, pattern_lines, tier
@@ -147,7 +148,7 @@ def _part(piece: Piece, role: str, roles: list[set[str]], duration: float) -> Pa
 
 
 def _instrument_range(instrument: str) -> tuple[int, int]:
-    low, high = load_data("instruments")["ranges"].get(instrument, (36, 96))
+    low, high = catalogue().ranges.get(instrument, DEFAULT_RANGE)
     return int(low), int(high)
 
 

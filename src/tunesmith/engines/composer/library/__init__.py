@@ -11,16 +11,26 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(__file__).with_name("data")
+DATA_DIR = Path(__file__).parents[1] / "data"
 
 
 class DataError(ValueError):
     """A data file is missing, unreadable or holds a value of the wrong shape."""
 
 
+def data_dir_now() -> Path:
+    """The folder the loaders read when given none: :data:`DATA_DIR`, looked up at call time
+    so a test can point the whole library at a folder of its own."""
+    return DATA_DIR
+
+
+def load_data(name: str, data_dir: Path | None = None) -> dict[str, Any]:
+    """One TOML file, ``<data_dir>/<name>.toml``, parsed once per process and folder."""
+    return _load(name, data_dir or data_dir_now())
+
+
 @cache
-def load_data(name: str, data_dir: Path = DATA_DIR) -> dict[str, Any]:
-    """One TOML file, ``data_dir/<name>.toml``, parsed once per process and folder."""
+def _load(name: str, data_dir: Path) -> dict[str, Any]:
     path = data_dir / f"{name}.toml"
     try:
         with path.open("rb") as handle:
