@@ -1,4 +1,9 @@
-"""The built-in composer as an engine: prompt → plan → score → stems → master → MP3."""
+"""The built-in composer as an engine: interpret → write → render → mix → master → encode.
+
+The writing wing (``writing/``) reads the prompt and writes the :class:`score.Score`; the sound
+wing (``sound/``: ``render_score`` renders the parts, mixes and masters them) plays it; the
+encoder makes the MP3. This module is the only one that knows both wings.
+"""
 
 from __future__ import annotations
 
