@@ -129,7 +129,7 @@ def build_score(style: str = "house", duration: float = 180.0) -> Score:
 
 def _one_run(style: str, duration: float) -> dict[str, float]:
     """A cold render (fresh process: SoundFont parsed inside) and then a warm one."""
-    from tunesmith.engines.composer.render import render_score
+    from tunesmith.engines.composer.sound.render import render_score
 
     score = build_score(style, duration)
     figures: dict[str, float] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import struct
 import zlib
@@ -22,8 +23,13 @@ from tunesmith.audio.analysis import (
     write_spectrogram_png,
 )
 from tunesmith.audio.codec import write_mp3
-from tunesmith.audio.key import (chroma_spectrum, estimate_key, key_chroma, key_profile_scores,
-                                 parse_mode)
+from tunesmith.audio.key import (
+    chroma_spectrum,
+    estimate_key,
+    key_chroma,
+    key_profile_scores,
+    parse_mode,
+)
 from tunesmith.audio.loudness import (
     clipped_samples,
     integrated_lufs,
@@ -31,7 +37,6 @@ from tunesmith.audio.loudness import (
     sample_peak_dbfs,
     true_peak_dbtp,
 )
-import itertools
 
 RATE = 22050
 NOTE_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 import time
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tunesmith.engines.composer.arrange import compose
-from tunesmith.engines.composer.form import fit_tempo, plan_sections
-from tunesmith.engines.composer.harmony import ChordEvent, Harmony, parse_bars
-from tunesmith.engines.composer.humanize import swing_beat
-from tunesmith.engines.composer.melody import Slot, make_melody
-from tunesmith.engines.composer.prompt import interpret
 from tunesmith.engines.composer.score import GM_DRUMS, INSTRUMENTS, Score
-from tunesmith.engines.composer.styles import get_style, load_data, style_names
-from tunesmith.engines.composer.theory import (
+from tunesmith.engines.composer.writing.arrange import compose
+from tunesmith.engines.composer.writing.feel import swing_beat
+from tunesmith.engines.composer.writing.form import fit_tempo, plan_sections
+from tunesmith.engines.composer.writing.harmony import ChordEvent, Harmony, parse_bars
+from tunesmith.engines.composer.writing.melody import Slot, make_melody
+from tunesmith.engines.composer.writing.prompt import interpret
+from tunesmith.engines.composer.writing.styles import get_style, load_data, style_names
+from tunesmith.engines.composer.writing.theory import (
     chord_scale,
     diatonic_chord,
     parse_numeral,
@@ -396,7 +396,7 @@ def test_groove_data_is_well_formed() -> None:
 
 
 def test_power3_stacks_the_chords_own_third_over_a_power_chord() -> None:
-    from tunesmith.engines.composer.harmony import Voicer
+    from tunesmith.engines.composer.writing.harmony import Voicer
 
     for numeral, third in (("i", 3), ("bII", 4)):
         event = ChordEvent(0.0, 4.0, parse_numeral(numeral, 11), 0)  # in B

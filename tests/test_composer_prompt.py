@@ -8,16 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tunesmith.engines.composer.prompt import StyleSpec, interpret
 from tunesmith.engines.composer.score import INSTRUMENTS, Production
-from tunesmith.engines.composer.styles import (
+from tunesmith.engines.composer.writing.prompt import StyleSpec, interpret
+from tunesmith.engines.composer.writing.styles import (
     get_style,
     load_data,
     style_names,
     substyle_names,
     vocabulary,
 )
-from tunesmith.engines.composer.theory import MODES, mode_family
+from tunesmith.engines.composer.writing.theory import MODES, mode_family
 
 # Every style the product promises, by a plain prompt and by its well-known aliases.
 PLAIN_PROMPTS = {

@@ -14,16 +14,7 @@ import pyloudnorm
 import pytest
 from scipy.signal import resample_poly
 
-from tunesmith.engines.composer import drumkit, master, mix, soundfont
-from tunesmith.engines.composer.instruments import CATALOGUE, SynthPatch
-from tunesmith.engines.composer.render import (
-    playable_notes,
-    quantise_length,
-    render_score,
-    render_stems,
-    rendered_in_order,
-    soundfont_path,
-)
+from tunesmith.engines.composer.library.instruments import SynthPatch, catalogue
 from tunesmith.engines.composer.score import (
     INSTRUMENTS,
     SAMPLE_RATE,
@@ -34,6 +25,17 @@ from tunesmith.engines.composer.score import (
     Score,
     Section,
 )
+from tunesmith.engines.composer.sound import colour, master, soundfont, stems
+from tunesmith.engines.composer.sound import kits as drumkit
+from tunesmith.engines.composer.sound.render import (
+    playable_notes,
+    quantise_length,
+    render_score,
+    render_stems,
+    rendered_in_order,
+    soundfont_path,
+)
+from tunesmith.engines.composer.sound.sidechain import duck_envelope
 
 SR = SAMPLE_RATE
 CHORDS = ((57, 60, 64), (53, 57, 60), (48, 52, 55), (55, 59, 62))
@@ -218,7 +220,7 @@ def test_every_instrument_renders_audible_sound(name: str) -> None:
     rms_db = 10 * np.log10(float(np.mean(np.square(stem, dtype=np.float64))) + 1e-20)
     assert np.isfinite(stem).all()
     assert rms_db > -35.0, f"{name} is nearly silent ({rms_db:.1f} dBFS)"
-    assert name in CATALOGUE
+    assert name in catalogue().instruments
 
 
 def test_drum_kits_put_energy_where_the_drums_live() -> None:
@@ -234,7 +236,7 @@ def test_drum_kits_put_energy_where_the_drums_live() -> None:
 
 
 def test_synth_voices_are_band_limited() -> None:
-    from tunesmith.engines.composer import synth
+    from tunesmith.engines.composer.sound import synth
 
     freq = 3520.0  # a high saw folds many harmonics without band-limiting
     tone = synth.wave("saw", np.arange(SR) * freq / SR, freq / SR)
@@ -273,7 +275,7 @@ def test_sidechain_ducks_after_every_kick() -> None:
 
 
 def test_duck_envelope_dips_and_recovers() -> None:
-    env = mix.duck_envelope([0, SR], 2 * SR, depth=1.0, bpm=120.0)
+    env = duck_envelope([0, SR], 2 * SR, depth=1.0, bpm=120.0)
     assert env[int(0.01 * SR)] < 0.2
     assert env[int(0.45 * SR)] > 0.95
     assert env.min() >= 0.0
@@ -293,7 +295,7 @@ def test_cues_and_lofi_render_cleanly() -> None:
 
 
 def test_riser_rises() -> None:
-    from tunesmith.engines.composer import synth
+    from tunesmith.engines.composer.sound import synth
 
     rise = synth.riser(2.0, 1.0, seed=1)
     half = rise.shape[1] // 2
@@ -302,7 +304,7 @@ def test_riser_rises() -> None:
 
 def test_filter_sweeps_run_scipys_loop_exactly_as_its_public_call(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from tunesmith.engines.composer import synth
+    from tunesmith.engines.composer.sound import synth
 
     noise = np.random.default_rng(4).standard_normal((2, SR)).astype(np.float32)
     cutoff = 200.0 * 2.0 ** (6.0 * np.arange(SR) / SR)
@@ -311,12 +313,12 @@ def test_filter_sweeps_run_scipys_loop_exactly_as_its_public_call(
     assert np.array_equal(fast, synth.sweep_lowpass(noise, cutoff, 0.4))
 
 
-@pytest.mark.parametrize("name", [n for n, e in CATALOGUE.items()
+@pytest.mark.parametrize("name", [n for n, e in catalogue().instruments.items()
                                   if isinstance(e.voice, SynthPatch)])
 def test_a_short_note_is_the_start_of_a_long_ones_tone_under_its_own_envelope(name: str) -> None:
-    from tunesmith.engines.composer import synth
+    from tunesmith.engines.composer.sound import synth
 
-    patch = CATALOGUE[name].voice
+    patch = catalogue().instruments[name].voice
     long_n = synth.note_length(patch, 2.5)[1]
     tone = synth.note_tone(patch, 57, long_n, 88, bpm=126.0, glide_from=52, seed=9)
     for seconds in (0.07, 0.6, 2.5):
@@ -350,8 +352,8 @@ def test_limiting_in_two_halves_keeps_the_ceiling_and_the_sound_of_one_pass() ->
 
 
 def test_vinyl_hiss_loops_without_a_seam_but_its_crackle_does_not_repeat() -> None:
-    period = mix._HISS_LOOP - mix._HISS_SPLICE
-    noise = mix.vinyl_noise(period + 10 * SR, 1.0, seed=2)
+    period = colour._HISS_LOOP - colour._HISS_SPLICE
+    noise = colour.vinyl_noise(period + 10 * SR, 1.0, seed=2)
 
     def level(a: int, b: int) -> float:  # the hiss, not the clicks
         return float(np.median(np.abs(noise[:, a:b])))
@@ -399,7 +401,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The mix asks for a part before its thread has even started it: it must wait, not hang,
     and a part that fails hands its error to the mix."""
-    import tunesmith.engines.composer.render as render
+    import tunesmith.engines.composer.sound.render as render
 
     song = _band_song(4.0)
     real = render.start_part
@@ -408,7 +410,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
     monkeypatch.setattr(render, "_RENDER_THREADS", 1)
     delays = {"drums": 0.05, "bass": 0.0, "pad": 0.1, "lead": 0.0, "keys": 0.4}
 
-    def slow(part: Part, *args: object, **kwargs: object) -> render.PartRender:
+    def slow(part: Part, *args: object, **kwargs: object) -> stems.PartRender:
         time.sleep(delays[part.name])
         return real(part, *args, **kwargs)  # type: ignore[arg-type]
 
@@ -422,7 +424,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
     assert not worker.is_alive(), f"rendering hung after {names}"
     assert names == [p.name for p in song.parts if p.notes]
 
-    def broken(part: Part, *args: object, **kwargs: object) -> render.PartRender:
+    def broken(part: Part, *args: object, **kwargs: object) -> stems.PartRender:
         if part.name == "pad":
             raise RuntimeError("pad failed")
         return real(part, *args, **kwargs)  # type: ignore[arg-type]
@@ -435,7 +437,7 @@ def test_parts_come_in_score_order_however_slowly_they_render(
     monkeypatch.setattr(render, "start_part", real)
     finish = render.finish_part
 
-    def broken_finish(pr: render.PartRender, score: Score) -> render.PartRender:
+    def broken_finish(pr: stems.PartRender, score: Score) -> stems.PartRender:
         if pr.part.name == "keys":
             raise RuntimeError("keys failed")
         return finish(pr, score)

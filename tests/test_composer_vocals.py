@@ -17,18 +17,25 @@ from tests.support.server import running_server
 from tunesmith.audio.analysis import analyze_file
 from tunesmith.config import BUILTIN_MODEL
 from tunesmith.engines.base import EngineInputError, GenerationRequest, no_progress
-from tunesmith.engines.composer.arrange import compose
 from tunesmith.engines.composer.engine import ComposerEngine
-from tunesmith.engines.composer.lyricform import fit_lyrics
-from tunesmith.engines.composer.lyricist import rhymes
-from tunesmith.engines.composer.lyrics import parse_lyrics
-from tunesmith.engines.composer.melody import metric_strength
 from tunesmith.engines.composer.phonemes import syllabify_line, words_of
-from tunesmith.engines.composer.prompt import interpret
 from tunesmith.engines.composer.score import Note, Part, Score
-from tunesmith.engines.composer.singing import render_vocal, sing_part
-from tunesmith.engines.composer.vocals import (BACKING, HARMONY, LEAD, Song, choose_voice,
-                                               compose_song, sung_spans)
+from tunesmith.engines.composer.sound.vocal_stems import render_vocal, sing_part
+from tunesmith.engines.composer.writing.arrange import compose
+from tunesmith.engines.composer.writing.lyricist import rhymes
+from tunesmith.engines.composer.writing.lyrics import parse_lyrics
+from tunesmith.engines.composer.writing.melody import metric_strength
+from tunesmith.engines.composer.writing.prompt import interpret
+from tunesmith.engines.composer.writing.song import (
+    BACKING,
+    HARMONY,
+    LEAD,
+    Song,
+    choose_voice,
+    compose_song,
+    sung_spans,
+)
+from tunesmith.engines.composer.writing.song_form import fit_lyrics
 from tunesmith.engines.registry import COMPOSER
 
 SR = 44100

@@ -6,14 +6,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tunesmith.engines.composer.lyricist import (
-    MAX_SYLLABLES, MIN_SYLLABLES, count_syllables, detect_theme, rhymes, word_banks, write_lyrics,
-)
-from tunesmith.engines.composer.lyrics import (
-    MAX_LYRICS_CHARS, SECTION_TAGS, LyricsError, normalise_tag, parse_lyrics, validate_lyrics,
-)
 from tunesmith.engines.composer.phonemes import (
-    is_vowel, phonemize, place_syllables, split_spelling, syllabify_line,
+    is_vowel,
+    phonemize,
+    place_syllables,
+    split_spelling,
+    syllabify_line,
+)
+from tunesmith.engines.composer.writing.lyricist import (
+    MAX_SYLLABLES,
+    MIN_SYLLABLES,
+    count_syllables,
+    detect_theme,
+    rhymes,
+    word_banks,
+    write_lyrics,
+)
+from tunesmith.engines.composer.writing.lyrics import (
+    MAX_LYRICS_CHARS,
+    SECTION_TAGS,
+    LyricsError,
+    normalise_tag,
+    parse_lyrics,
+    validate_lyrics,
 )
 
 ALL_TAGS = ["Intro", "Verse", "Pre Chorus", "Chorus", "Interlude", "Bridge", "Outro",

@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 import pyworld
 
-from tunesmith.engines.composer import voice
 from tunesmith.engines.composer.phonemes import place_syllables, syllabify_line
 from tunesmith.engines.composer.score import Note
-from tunesmith.engines.composer.voice import (
-    double, phrase_words, sing, split_phrases, vocal_chain,
+from tunesmith.engines.composer.sound import singer as voice
+from tunesmith.engines.composer.sound.singer import (
+    double,
+    phrase_words,
+    sing,
+    split_phrases,
+    vocal_chain,
 )
 
 SR = 44100

@@ -61,7 +61,7 @@ def test_nothing_is_fetched_from_the_internet() -> None:
 
 
 def test_the_tag_list_matches_the_lyrics_parser() -> None:
-    from tunesmith.engines.composer.lyrics import SECTION_TAGS
+    from tunesmith.engines.composer.writing.lyrics import SECTION_TAGS
 
     script = (WEB_DIR / "js" / "lyrics.js").read_text()
     listed = re.search(r"SECTION_TAGS = \[(.*?)\];", script, re.S)

@@ -21,8 +21,7 @@ import scipy.fft
 
 from tunesmith.audio import loudness
 from tunesmith.audio.codec import as_channels_first, read_audio
-from tunesmith.audio.key import (chroma_spectrum, chromagram, estimate_key, key_chroma,
-                                 key_matches)
+from tunesmith.audio.key import chroma_spectrum, chromagram, estimate_key, key_chroma, key_matches
 from tunesmith.audio.spectrogram import mono_for_analysis, render_spectrogram
 from tunesmith.audio.structure import section_boundaries, timbre_features
 from tunesmith.audio.tempo import estimate_tempo, onset_envelope, tempo_matches

@@ -106,11 +106,19 @@ def duration_seconds(path: Path) -> float:
     """The playing length of an audio file in seconds, encoder padding excluded."""
     if path.suffix.lower() == ".mp3":
         try:
-            return float(MP3(str(path)).info.length)
+            return _mp3_length(path)
         except MutagenError as exc:
             raise AudioFormatError(f"{path.name} is not a readable MP3: {exc}") from exc
     with AudioFile(str(path)) as f:
         return f.frames / f.samplerate
+
+
+def _mp3_length(path: Path) -> float:
+    """Seconds of an MP3 by its header (mutagen raises on a file with no MPEG frame)."""
+    info = MP3(str(path)).info
+    if info is None:
+        raise AudioFormatError(f"{path.name} is not a readable MP3: no MPEG stream info")
+    return float(info.length)
 
 
 def read_audio(path: Path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
@@ -134,8 +142,7 @@ def read_audio(path: Path, sample_rate: int | None = None) -> tuple[np.ndarray, 
 
 def _trim_mp3_padding(path: Path, audio: np.ndarray, rate: int) -> np.ndarray:
     """Drop the encoder delay at the start and the padding at the end (LAME header)."""
-    info = MP3(str(path)).info
-    wanted = round(info.length * rate)
+    wanted = round(_mp3_length(path) * rate)
     delay = 0
     header = path.read_bytes()[:4096]
     at = header.find(b"LAME")

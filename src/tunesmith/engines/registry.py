@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from tunesmith.config import BUILTIN_MODEL, Settings
 from tunesmith.engines.base import Capabilities, Engine
@@ -132,11 +133,21 @@ def _plugin_entry(path: str) -> ModelEntry:
                       capabilities=engine_class.capabilities, engine_path=path)
 
 
-def _import(path: str) -> type:
+class EngineClass(Protocol):
+    """What an engine path names: a class with its model id and capabilities, built from the
+    settings."""
+
+    model_id: str
+    capabilities: Capabilities
+
+    def __call__(self, settings: Settings) -> Engine: ...
+
+
+def _import(path: str) -> EngineClass:
     module_name, _, class_name = path.partition(":")
     if not class_name:
         raise ValueError(f"engine plugin {path!r} must look like 'package.module:Class'")
-    engine_class: type = getattr(importlib.import_module(module_name), class_name)
+    engine_class: EngineClass = getattr(importlib.import_module(module_name), class_name)
     return engine_class
 
 

@@ -11,9 +11,9 @@ import secrets
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import CursorResult, Result, create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -139,13 +139,13 @@ class JobStore:
             candidates = s.scalars(query.order_by(Job.created_at).limit(5)).all()
             for job_id in candidates:
                 now = self.clock()
-                taken = s.execute(
+                taken = _rowcount(s.execute(
                     update(Job)
                     .where(Job.id == job_id, Job.status == QUEUED)
                     .values(status=IN_PROGRESS, worker=worker, lease_expires_at=now + lease_s,
                             attempts=Job.attempts + 1, started_at=now, updated_at=now,
                             stage="starting", progress=0.0)
-                ).rowcount
+                ))
                 if taken:
                     return s.get(Job, job_id)
         return None
@@ -171,13 +171,13 @@ class JobStore:
         """Mark a running job completed; False when it was cancelled or taken meanwhile."""
         now = self.clock()
         with self.session() as s:
-            done = s.execute(
+            done = _rowcount(s.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.worker == worker, Job.status == IN_PROGRESS)
                 .values(status=COMPLETED, progress=1.0, stage="completed", finished_at=now,
                         updated_at=now, storage_key=storage_key, result=result,
                         expires_at=now + ttl_s, lease_expires_at=None)
-            ).rowcount
+            ))
         return bool(done)
 
     def fail(self, job_id: str, code: str, message: str, status: int = 500,
@@ -193,23 +193,23 @@ class JobStore:
         if worker is not None:
             conditions.append(Job.worker == worker)
         with self.session() as s:
-            done = s.execute(
+            done = _rowcount(s.execute(
                 update(Job).where(*conditions)
                 .values(status=FAILED, stage="failed", error_code=code, error_message=message,
                         error_status=status, finished_at=now, updated_at=now,
                         lease_expires_at=None, result=result)
-            ).rowcount
+            ))
         return bool(done)
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job; a running worker notices at its next stage."""
         now = self.clock()
         with self.session() as s:
-            done = s.execute(
+            done = _rowcount(s.execute(
                 update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
                 .values(status=CANCELED, stage="canceled", finished_at=now, updated_at=now,
                         error_code="canceled", error_message="the job was canceled")
-            ).rowcount
+            ))
         return bool(done)
 
     def requeue(self, job_id: str, worker: str | None, refund_attempt: bool = False) -> bool:
@@ -217,12 +217,12 @@ class JobStore:
         now = self.clock()
         attempts = Job.attempts - 1 if refund_attempt else Job.attempts
         with self.session() as s:
-            done = s.execute(
+            done = _rowcount(s.execute(
                 update(Job).where(Job.id == job_id, Job.status == IN_PROGRESS,
                                   Job.worker == worker)
                 .values(status=QUEUED, worker=None, lease_expires_at=None, stage="queued",
                         progress=0.0, updated_at=now, attempts=attempts)
-            ).rowcount
+            ))
         return bool(done)
 
     def withhold(self, job_id: str, code: str, message: str, status: int = 402) -> bool:
@@ -232,11 +232,11 @@ class JobStore:
         """
         now = self.clock()
         with self.session() as s:
-            done = s.execute(
+            done = _rowcount(s.execute(
                 update(Job).where(Job.id == job_id, Job.status == COMPLETED)
                 .values(status=FAILED, stage="failed", error_code=code, error_message=message,
                         error_status=status, updated_at=now)
-            ).rowcount
+            ))
         return bool(done)
 
     def set_payment(self, job_id: str, payment: dict[str, Any]) -> None:
@@ -268,3 +268,8 @@ class JobStore:
     def overdue_queued(self, now: float) -> list[Job]:
         with self.session() as s:
             return list(s.scalars(select(Job).where(Job.status == QUEUED, Job.deadline_at < now)))
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE changed (an UPDATE's result is a CursorResult; execute() is typed wider)."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -1,4 +1,9 @@
-"""The built-in composer as an engine: prompt → plan → score → stems → master → MP3."""
+"""The built-in composer as an engine: interpret → write → render → mix → master → encode.
+
+The writing wing (``writing/``) reads the prompt and writes the :class:`score.Score`; the sound
+wing (``sound/``: ``render_score`` renders the parts, mixes and masters them) plays it; the
+encoder makes the MP3. This module is the only one that knows both wings.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +30,10 @@ class ComposerEngine:
     def generate(self, request: GenerationRequest, progress: Progress, workdir: Path) -> Track:
         """Compose, render and encode one track of exactly ``request.duration_seconds``;
         unless it is instrumental, a voice sings the given lyrics or lyrics written for it."""
-        from tunesmith.engines.composer.arrange import compose
-        from tunesmith.engines.composer.prompt import interpret
-        from tunesmith.engines.composer.render import render_score
-        from tunesmith.engines.composer.vocals import compose_song
+        from tunesmith.engines.composer.sound.render import render_score
+        from tunesmith.engines.composer.writing.arrange import compose
+        from tunesmith.engines.composer.writing.prompt import interpret
+        from tunesmith.engines.composer.writing.song import compose_song
 
         progress(0.02, "interpreting")
         spec = interpret(request.prompt)
@@ -57,7 +62,7 @@ class ComposerEngine:
 
 def _check_lyrics(request: GenerationRequest) -> None:
     """Lyrics the composer cannot sing are the caller's to fix (400), not a failure."""
-    from tunesmith.engines.composer.lyrics import LyricsError, validate_lyrics
+    from tunesmith.engines.composer.writing.lyrics import LyricsError, validate_lyrics
 
     try:
         validate_lyrics(request.lyrics, request.instrumental)

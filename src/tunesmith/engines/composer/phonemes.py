@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import _ctypes
 import ctypes
+import itertools
 import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import itertools
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_PHONEME_EVENTS = 0x0001

@@ -2,10 +2,14 @@
 
 This is the one contract between the two halves of the composer:
 
-* ``prompt`` + ``styles`` + ``arrange`` turn a text prompt, a duration and a seed into a
-  :class:`Score` (all musical decisions, timing already swung and humanised, in seconds);
-* ``render`` + ``mix`` + ``master`` turn a :class:`Score` into a mastered stereo signal
-  (all sound decisions: synthesis, SoundFont, effects, loudness).
+* the ``writing`` wing (``prompt`` + ``styles`` + ``arrange`` + ``song``) turns a text prompt,
+  a duration and a seed into a :class:`Score` (all musical decisions, timing already swung and
+  humanised, in seconds);
+* the ``sound`` wing (``render`` + ``mix`` + ``master``) turns a :class:`Score` into a mastered
+  stereo signal (all sound decisions: synthesis, SoundFont, effects, loudness).
+
+Neither wing imports the other; both may import this module, :mod:`library` and
+:mod:`phonemes`.
 
 Instrument names are the closed vocabulary in :data:`INSTRUMENTS`; drum parts use General MIDI
 percussion key numbers (:data:`GM_DRUMS`) whatever kit plays them.
@@ -16,47 +20,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tunesmith.engines.composer.library.instruments import Kind, catalogue
+from tunesmith.engines.composer.midi import GM_DRUMS as GM_DRUMS
+
 SAMPLE_RATE = 44100
 
-#: Every instrument the renderer can play. ``synth`` voices are synthesised with numpy;
-#: ``gm`` voices are General MIDI programs played from a SoundFont; ``kit`` voices play
-#: drum parts (GM key numbers) and are either synthesised (808/909/electronic/chip/lofi)
-#: or SoundFont drum kits (acoustic/rock/brush/jazz/orchestral).
-INSTRUMENTS: dict[str, Literal["synth", "gm", "kit"]] = {
-    # synthesised melodic voices
-    "synth_lead_saw": "synth", "synth_lead_square": "synth", "synth_pluck": "synth",
-    "synth_pad_warm": "synth", "synth_pad_dark": "synth", "supersaw": "synth",
-    "synth_arp": "synth", "synth_bass_saw": "synth", "synth_bass_sub": "synth",
-    "reese_bass": "synth", "acid_bass": "synth", "wobble_bass": "synth", "bass_808": "synth",
-    "fm_keys": "synth", "fm_bell": "synth", "drone": "synth",
-    "chip_square": "synth", "chip_pulse": "synth", "chip_triangle": "synth",
-    # General MIDI (SoundFont) voices
-    "piano": "gm", "electric_piano": "gm", "organ": "gm", "church_organ": "gm",
-    "harpsichord": "gm", "celesta": "gm", "vibraphone": "gm", "marimba": "gm",
-    "acoustic_guitar_nylon": "gm", "acoustic_guitar_steel": "gm",
-    "electric_guitar_clean": "gm", "electric_guitar_muted": "gm",
-    "overdrive_guitar": "gm", "distortion_guitar": "gm",
-    "upright_bass": "gm", "electric_bass": "gm", "picked_bass": "gm", "slap_bass": "gm",
-    "strings": "gm", "violin": "gm", "cello": "gm", "pizzicato_strings": "gm", "harp": "gm",
-    "brass_section": "gm", "trumpet": "gm", "trombone": "gm", "french_horn": "gm",
-    "alto_sax": "gm", "tenor_sax": "gm", "flute": "gm", "clarinet": "gm",
-    "choir": "gm", "harmonica": "gm", "banjo": "gm", "fiddle": "gm", "accordion": "gm",
-    "steel_drums": "gm", "timpani": "gm", "gm_pad": "gm",
-    # drum kits
-    "kit_acoustic": "kit", "kit_rock": "kit", "kit_brush": "kit", "kit_jazz": "kit",
-    "kit_orchestral": "kit", "kit_808": "kit", "kit_909": "kit", "kit_electronic": "kit",
-    "kit_lofi": "kit", "kit_chip": "kit", "kit_latin": "kit",
-}
+#: The names of the sung parts: the lead, its harmony and the backing choir (the sound wing
+#: double-tracks the lead and seats all three over the band).
+LEAD, HARMONY, BACKING = "vocals", "harmony_vocals", "backing_vocals"
+
+#: Every instrument the renderer can play, and its kind: ``synth`` voices are synthesised
+#: with numpy; ``gm`` voices are General MIDI programs played from a SoundFont; ``kit`` voices
+#: play drum parts (GM key numbers), synthesised or SoundFont drum kits. Read from
+#: ``data/instruments.toml``, where all else about each instrument lives too.
+INSTRUMENTS: dict[str, Kind] = catalogue().kinds
 
 #: General MIDI percussion keys used by drum parts.
-GM_DRUMS: dict[str, int] = {
-    "kick": 36, "side_stick": 37, "snare": 38, "clap": 39, "snare_rim": 40,
-    "tom_low": 41, "hat_closed": 42, "tom_mid": 45, "hat_pedal": 44, "hat_open": 46,
-    "tom_high": 48, "crash": 49, "ride": 51, "china": 52, "ride_bell": 53,
-    "tambourine": 54, "splash": 55, "cowbell": 56, "bongo_high": 60, "bongo_low": 61,
-    "conga_mute": 62, "conga_high": 63, "conga_low": 64, "timbale_high": 65,
-    "timbale_low": 66, "cabasa": 69, "shaker": 70, "claves": 75, "guiro": 73,
-}
 
 Role = Literal["melody", "chords", "bass", "drums", "pad", "arp", "counter", "vocal", "fx"]
 

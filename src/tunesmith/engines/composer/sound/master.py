@@ -1,12 +1,10 @@
-"""Mastering: stereo width, glue compression, saturation, loudness, true-peak limiting.
+"""Mastering: glue compression, saturation, loudness, true-peak limiting.
 
 The chain lands on ``Production.target_lufs`` (integrated, ITU-R BS.1770) with true peaks at
 or under ``Production.true_peak_db`` *after MP3 encoding*: the float master keeps a codec
 margin below the ceiling and a little loudness above the target, because LAME's overshoot
-and low-pass move both (measured on every style at 192 kbps). Loudness is measured here
-with a spectral shortcut (K-weighting applied to 100 ms sub-blocks in the frequency domain,
-the same gating as BS.1770) that agrees with pyloudnorm to a few hundredths of a LU at a
-tenth of its cost;
+and low-pass move both (measured on every style at 192 kbps). Loudness and true peak are
+measured by :mod:`tunesmith.audio.loudness`, the meter the analyser reads tracks with too;
 the limiter is pedalboard's ``BrickwallLimiter``, and the inter-sample overs it leaves are
 found by interpolating only around the loudest samples. The top of the spectrum is rolled
 off first (the encoder drops most of it anyway), since content near Nyquist makes the
@@ -18,22 +16,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pyloudnorm
 from pedalboard import BrickwallLimiter, Gain, Pedalboard
-from scipy import fft
 from scipy.ndimage import minimum_filter1d
-from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import butter, freqz, sosfilt
+from scipy.signal import butter, sosfilt
 
-from tunesmith.audio.loudness import peak_magnitude
+from tunesmith.audio.loudness import integrated_loudness, peak_magnitude, true_peak
 from tunesmith.engines.composer.score import SAMPLE_RATE, Production
 
 SR = SAMPLE_RATE
-_SUB = SR // 10  # 100 ms loudness sub-blocks; four make a 400 ms gating block
 _LIMIT_MARGIN_DB = 0.6  # sample-peak ceiling below the true-peak target
 _FADE_OUT_S = 0.12
 _FADE_IN_S = 0.003
-_TAPS = 32
 _STAT_BLOCK = 441
 _RELEASE_MS = 80.0
 _PUSH = 1.6  # times the loudness miss asked of a limiter that already works
@@ -41,103 +34,16 @@ _FAST_RELEASE_MS = 40.0  # for loud targets: a slow release pumps away more than
 _LOUD_SATURATION = 0.3  # knee 5.7 dB under the limiter's ceiling
 _RELEASE_BLOCKS = 9  # the limiter's 80 ms release, in 10 ms blocks
 _TOLERANCE_LU = 0.3
-_TP_SAFETY_DB = 0.15  # our 32-tap estimate vs. a long polyphase reference filter
+_TP_SAFETY_DB = 0.15  # the meter's 32-tap estimate vs. a long polyphase reference filter
 _BUS_SATURATION = 0.3  # typical loudness a soft clip and a limiter take off
-_OVERSAMPLE = 4
 _CODEC_PEAK_DB = 1.0  # LAME at 192 kbps raised true peaks by up to 0.85 dB over the float master
 _CODEC_CLICK_DB = 0.8  # and by up to 1.15 dB where the loudest peaks were clicks
 _CODEC_LOSS_LU = 0.25  # and its low-pass took 0.25-0.45 LU of K-weighted air
 _OVERSHOOT_DB = 0.3  # inter-sample overs above this redo the limiting under a lower ceiling
 _AIR_LOWPASS_HZ = 17000.0  # LAME at 192 kbps keeps little above ~18 kHz anyway
-_FFT_WORKERS = 2
-_FFT_CHUNK = 256  # sub-blocks per FFT batch: bounds the complex spectrum's memory
 _CHUNK = 1 << 16  # samples (or interpolation windows) per block of the streaming passes
 _LIMIT_PREROLL = 3 * SR  # what the limiter hears before its half: its memory, mostly
 _LIMIT_FADE = SR // 10  # the halves cross-fade over 100 ms
-
-
-# ---- loudness ----------------------------------------------------------------------------
-
-
-def _k_weighting_power(n: int) -> np.ndarray:
-    """|H(f)|^2 of pyloudnorm's K-weighting filters at the rfft bins of length ``n``."""
-    freqs = np.fft.rfftfreq(n, 1 / SR)
-    power = np.ones_like(freqs)
-    for stage in pyloudnorm.Meter(SR)._filters.values():
-        _, h = freqz(stage.b, stage.a, worN=freqs, fs=SR)
-        power *= np.abs(h) ** 2
-    return power.astype(np.float32)
-
-
-_WEIGHTS = _k_weighting_power(_SUB)
-_PARSEVAL = np.full(_SUB // 2 + 1, 2.0, dtype=np.float32)
-_PARSEVAL[0] = 1.0
-_PARSEVAL[-1] = 1.0 if _SUB % 2 == 0 else 2.0
-
-
-def sub_block_power(audio: np.ndarray) -> np.ndarray:
-    """K-weighted mean square of each 100 ms sub-block, summed over channels."""
-    count = audio.shape[-1] // _SUB
-    frames = audio[:, : count * _SUB].reshape(audio.shape[0], count, _SUB)
-    weights = _WEIGHTS * _PARSEVAL
-    power = np.empty((audio.shape[0], count), dtype=np.result_type(audio.dtype, np.float32))
-    for start in range(0, count, _FFT_CHUNK):
-        spectrum = fft.rfft(frames[:, start : start + _FFT_CHUNK], axis=-1, workers=_FFT_WORKERS)
-        squared = np.square(spectrum.real)
-        squared += np.square(spectrum.imag)
-        del spectrum
-        power[:, start : start + _FFT_CHUNK] = squared @ weights
-    return power.sum(axis=0) / float(_SUB) ** 2
-
-
-def integrated_loudness(audio: np.ndarray) -> float:
-    """Integrated loudness in LUFS (BS.1770 gating over 400 ms blocks, 75 % overlap)."""
-    sub = sub_block_power(np.asarray(audio, dtype=np.float32)).astype(np.float64)
-    if sub.size < 4:
-        return float("-inf")
-    blocks = (sub[:-3] + sub[1:-2] + sub[2:-1] + sub[3:]) / 4.0
-    loud = -0.691 + 10 * np.log10(np.maximum(blocks, 1e-20))
-    gated = blocks[loud > -70.0]
-    if gated.size == 0:
-        return float("-inf")
-    relative = -0.691 + 10 * np.log10(gated.mean()) - 10.0
-    final = gated[-0.691 + 10 * np.log10(gated) > relative]
-    return float(-0.691 + 10 * np.log10(final.mean())) if final.size else float("-inf")
-
-
-# ---- true peak ---------------------------------------------------------------------------
-
-
-def _interpolator() -> np.ndarray:
-    """Windowed-sinc taps (taps, phases) for the points between samples."""
-    offsets = np.arange(_TAPS) - _TAPS // 2 + 1
-    phases = np.arange(1, _OVERSAMPLE) / _OVERSAMPLE
-    taps = np.sinc(offsets[:, None] - phases) * np.kaiser(_TAPS, 6.0)[:, None]
-    return (taps / taps.sum(axis=0)).astype(np.float32)
-
-
-_INTERP = _interpolator()
-
-
-def true_peak(audio: np.ndarray, floor: float) -> float:
-    """Highest 4x-oversampled magnitude, looking only near samples louder than ``floor``."""
-    peak = peak_magnitude(audio)
-    half = _TAPS // 2
-    for channel in audio:
-        hot = np.abs(channel) > floor
-        # Each hot sample and the one before it start a window (sorted, no repeats).
-        hot[:-1] |= hot[1:]
-        starts = np.flatnonzero(hot)
-        del hot
-        if starts.size == 0:
-            continue
-        padded = np.pad(channel, (_TAPS, _TAPS))
-        windows = sliding_window_view(padded, _TAPS)
-        starts += _TAPS - (half - 1)
-        for first in range(0, starts.size, _CHUNK):
-            between = windows[starts[first : first + _CHUNK]] @ _INTERP
-            peak = max(peak, peak_magnitude(between))
-    return peak
 
 
 def codec_margin_db(audio: np.ndarray) -> float:
@@ -262,16 +168,6 @@ def band_limit(audio: np.ndarray, in_place: bool = False) -> np.ndarray:
     with ThreadPoolExecutor(2, thread_name_prefix="air") as pool:
         list(pool.map(channel, range(audio.shape[0])))
     return out
-
-
-def widen(audio: np.ndarray, width: float) -> np.ndarray:
-    """Scale the side signal: 0.6 (the default) keeps the mix as it is."""
-    factor = np.float32(np.clip(0.4 + width, 0.0, 1.6))
-    if abs(factor - 1.0) < 0.02:
-        return audio
-    mid = (audio[0] + audio[1]) * np.float32(0.5)
-    side = (audio[0] - audio[1]) * np.float32(0.5) * factor
-    return np.stack([mid + side, mid - side])
 
 
 def _fades(audio: np.ndarray) -> np.ndarray:

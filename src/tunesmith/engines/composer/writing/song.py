@@ -22,20 +22,17 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from ..phonemes import place_syllables, syllabify_line
+from ..score import BACKING, HARMONY, LEAD, Note, Part, Score
 from .arrange import Piece, arrange_piece, plan_piece, timeline_for
-from .form import plans_from_layout, plan_sections
-from .humanize import BeatNote, Feel
-from .lyricform import (SongForm, bars_per_line, fit_lyrics, lines_for_form, vocal_data,
-                        written_form)
+from .feel import BeatNote, Feel
+from .form import plan_sections, plans_from_layout
 from .lyricist import write_lyrics
 from .lyrics import Line, parse_lyrics
 from .melody import Slot, line_grid, make_melody, metric_strength
-from .phonemes import place_syllables, syllabify_line
 from .prompt import StyleSpec, find, normalize
-from .score import Note, Part, Score
+from .song_form import SongForm, bars_per_line, fit_lyrics, lines_for_form, vocal_data, written_form
 from .theory import scale_pitch_classes
-
-LEAD, HARMONY, BACKING = "vocals", "harmony_vocals", "backing_vocals"
 
 
 @dataclass(frozen=True)

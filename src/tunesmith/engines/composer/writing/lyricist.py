@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import random
 import re
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..phonemes import count_phoneme_syllables, is_vowel, phonemize, words_of
 from .lyrics import SECTION_TAGS
-from .phonemes import count_phoneme_syllables, is_vowel, phonemize, words_of
 from .styles import load_data
 
 MIN_SYLLABLES, MAX_SYLLABLES = 6, 9
@@ -33,7 +33,7 @@ _PREPOSITIONS = frozenset([
     "for", "with", "up", "off", "back", "where", "like", "before", "as", "when", "all",
     "right", "close", "far", "open", "side", "out", "from"
 ])
-_DATA_FILE = Path(__file__).parent / "data" / "lyrics_themes.json"
+_DATA_FILE = Path(__file__).parents[1] / "data" / "lyrics_themes.json"
 
 
 @lru_cache(maxsize=1)

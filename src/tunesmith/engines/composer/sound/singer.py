@@ -17,6 +17,7 @@ syllables: ``"chas-"`` then ``"ing"`` is one word (a trailing or leading ``-`` j
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,9 +27,8 @@ import numpy as np
 import pyworld
 from scipy.signal import butter, resample_poly, sosfilt
 
-from .phonemes import SpokenPhoneme, speak, syllable_spans, words_of
-from .score import Note
-import itertools
+from ..phonemes import SpokenPhoneme, speak, syllable_spans, words_of
+from ..score import Note
 
 FRAME_MS = 5.0
 PHRASE_GAP = 0.3  # seconds of rest that end a phrase (and give room to breathe)
@@ -428,8 +428,14 @@ def sing(notes: list[Note], voice: str = "female", sample_rate: int = 44100, see
 def vocal_chain(audio: np.ndarray, sample_rate: int = 44100, reverb: float = 0.12,
                 presence_db: float = 2.5, brightness: float = 0.0) -> np.ndarray:
     """A lead-vocal chain: high-pass, presence lift, de-essing cut, compressor, short reverb."""
-    from pedalboard import (Compressor, HighpassFilter, HighShelfFilter, PeakFilter, Pedalboard,
-                            Reverb)
+    from pedalboard import (
+        Compressor,
+        HighpassFilter,
+        HighShelfFilter,
+        PeakFilter,
+        Pedalboard,
+        Reverb,
+    )
 
     board = Pedalboard([
         HighpassFilter(cutoff_frequency_hz=95.0),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .humanize import BeatNote
-from .score import GM_DRUMS
+from ..score import GM_DRUMS
+from .feel import BeatNote
 from .styles import load_data
 from .theory import read_grid
 

@@ -7,15 +7,13 @@ data files; this module only merges a style over the defaults and a substyle ove
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, fields
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from .score import INSTRUMENTS, Production
+from ..library import load_data
+from ..score import INSTRUMENTS, Production
 
-DATA_DIR = Path(__file__).with_name("data")
 DEFAULT_STYLE = "pop"
 TIERS = ("light", "mid", "full")
 
@@ -70,13 +68,6 @@ class StyleDef:
             return self.progressions[family], True
         other = "major" if family == "minor" else "minor"
         return self.progressions.get(other, {}), False
-
-
-@cache
-def load_data(name: str) -> dict[str, Any]:
-    """One TOML file from ``data/``, parsed once per process."""
-    with (DATA_DIR / f"{name}.toml").open("rb") as handle:
-        return tomllib.load(handle)
 
 
 def style_names() -> tuple[str, ...]:

@@ -13,11 +13,18 @@ import bisect
 import random
 from dataclasses import dataclass
 
+from .feel import BeatNote
 from .form import SectionPlan, Timeline
 from .styles import StyleDef
-from .humanize import BeatNote
-from .theory import (Chord, diatonic_chord, mode_family, nearest_pitch, parse_numeral,
-                     read_grid, voice_chord)
+from .theory import (
+    Chord,
+    diatonic_chord,
+    mode_family,
+    nearest_pitch,
+    parse_numeral,
+    read_grid,
+    voice_chord,
+)
 
 #: Where a section kind looks for its progression when the style has no table of its own.
 _FALLBACK = {

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from .score import Production
+from ..score import Production
 from .styles import StyleDef, get_style, load_data, resolve_ensemble, style_names, vocabulary
 from .theory import MODES, PITCH_CLASSES, mode_family
 

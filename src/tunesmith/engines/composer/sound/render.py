@@ -11,56 +11,38 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from tunesmith.engines.composer import drumkit, soundfont, synth
-from tunesmith.engines.composer.instruments import (
-    KICK_KEYS,
-    ROLE_LEVEL_DB,
+from tunesmith.engines.composer.library.instruments import (
     GmProgram,
     Kit,
-    MixSettings,
     SynthPatch,
     instrument,
 )
-from tunesmith.engines.composer.mix import mix_parts, shape_tone
-from tunesmith.engines.composer.master import master
-from tunesmith.engines.composer.score import SAMPLE_RATE, Note, Part, Score
+from tunesmith.engines.composer.score import GM_DRUMS, SAMPLE_RATE, Note, Part, Score
+from tunesmith.engines.composer.sound import kits as drumkit
+from tunesmith.engines.composer.sound import soundfont, synth
+from tunesmith.engines.composer.sound.filters import shape_tone
+from tunesmith.engines.composer.sound.master import master
+from tunesmith.engines.composer.sound.mix import mix_parts
+from tunesmith.engines.composer.sound.stems import PartRender
+from tunesmith.engines.composer.sound.vocal_stems import render_vocal
 
 SR = SAMPLE_RATE
 Progress = Callable[[float, str], None]
 _LENGTH_STEP = 0.03  # lengths are cached in 3 % steps: inaudible, and notes repeat
 _VELOCITY_STEP = 16
-_HAT_CHOKERS = frozenset({42, 44})  # a closed or pedal hat cuts an open one
-_OPEN_HAT = 46
+_HAT_CHOKERS = frozenset({GM_DRUMS["hat_closed"], GM_DRUMS["hat_pedal"]})  # they cut an open hat
+_OPEN_HAT = GM_DRUMS["hat_open"]
+_KICK = GM_DRUMS["kick"]
+_KICKS = frozenset({GM_DRUMS["bass_drum"], _KICK})  # they trigger sidechain ducking
 _GM_DRUM_HOLD = 0.6  # seconds a SoundFont drum key is held (one-shots mostly ignore it)
 _KIT_REFERENCE_VELOCITY = 120
 _KIT_GROOVE = 1.1  # a full groove measured ~1.1x its kick alone (kick, snare, clap, hats)
 _KIT_MEASURED = 0.5  # a kit with a weak kick is levelled by its groove, 3 dB down
 _RENDER_THREADS = 2  # the two cores a worker has
-
-
-@dataclass
-class PartRender:
-    """One part ready to mix: its sounds, where they start, and how loud it plays."""
-
-    part: Part
-    mix: MixSettings
-    sounds: dict[Hashable, np.ndarray] = field(default_factory=dict)
-    events: list[tuple[int, Hashable, int]] = field(default_factory=list)  # start, key, max len
-    power: float = 0.0  # mean square over the samples where it sounds
-    kicks: list[int] = field(default_factory=list)  # kick onsets, for sidechain ducking
-    reference: np.ndarray | None = None  # a kit's kick before tone shaping, for its level
-
-    def level_gain(self) -> float:
-        """Linear gain that brings the part to its role's level plus the arranger's trim."""
-        if self.power <= 0:
-            return 0.0
-        target = ROLE_LEVEL_DB.get(self.part.role, -20.0) + self.mix.trim_db + self.part.gain_db
-        return 10.0 ** (target / 20.0) / math.sqrt(self.power)
 
 
 def quantise_length(seconds: float) -> float:
@@ -160,7 +142,7 @@ def _kit_events(pr: PartRender, kit: Kit, notes: list[Note], font: Path, seed: i
                 )
         limit = _open_hat_limit(notes, i) if note.pitch == _OPEN_HAT else 0
         pr.events.append((round(note.start * SR), key, limit))
-        if note.pitch in KICK_KEYS:
+        if note.pitch in _KICKS:
             pr.kicks.append(round(note.start * SR))
 
 
@@ -225,9 +207,9 @@ def finish_part(pr: PartRender, score: Score) -> PartRender:
 def _reference_kick(kit: Kit, font: Path, seed: int) -> np.ndarray:
     """One stroke of the kit's kick at a firm velocity (its level sets the kit's)."""
     if kit.engine == "synth":
-        return drumkit.render_hit(kit.name, 36, _KIT_REFERENCE_VELOCITY, 0, seed)
+        return drumkit.render_hit(kit.name, _KICK, _KIT_REFERENCE_VELOCITY, 0, seed)
     return soundfont.render_note(
-        font, 0, kit.preset, 36, _GM_DRUM_HOLD, _KIT_REFERENCE_VELOCITY, drums=True
+        font, 0, kit.preset, _KICK, _GM_DRUM_HOLD, _KIT_REFERENCE_VELOCITY, drums=True
     )
 
 
@@ -246,8 +228,6 @@ def rendered_in_order(score: Score, seed: int = 0,
     caller can mix a part (and drop its sounds) while later ones render, so a song never
     holds every part's sounds at once.
     """
-    from tunesmith.engines.composer.singing import render_vocal
-
     def one(part: Part) -> PartRender:
         if part.role == "vocal":
             return render_vocal(part, score, seed)

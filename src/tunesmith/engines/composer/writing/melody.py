@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .feel import BeatNote
 from .harmony import Harmony
-from .humanize import BeatNote
 from .styles import load_data
 from .theory import chord_scale, pitches_in_range, scale_pitch_classes
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from .feel import BeatNote
 from .harmony import ChordEvent, Harmony
-from .humanize import BeatNote
 from .theory import Chord, nearest_pitch, read_grid
 
 

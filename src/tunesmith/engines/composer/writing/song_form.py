@@ -14,7 +14,7 @@ When the composer writes the lyrics itself it writes them *for* the style's own 
 
 Example::
 
-    >>> from tunesmith.engines.composer.lyrics import parse_lyrics
+    >>> from tunesmith.engines.composer.writing.lyrics import parse_lyrics
     >>> form = fit_lyrics(parse_lyrics("[Verse]\\nla la la\\nla la"), bars=15, bar_seconds=2.0)
     >>> [(s.kind, s.bars, len(s.lines)) for s in form.sections]
     [('intro', 4, 0), ('verse', 4, 2), ('outro', 7, 0)]
@@ -24,18 +24,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
+from ..library import vocal_data
 from .form import SectionPlan
 from .lyrics import Line, Lyrics, Section
-from .styles import load_data
 
 _BAR_CHOICES = (1, 2, 4)
-
-
-def vocal_data() -> dict[str, Any]:
-    """The singing tables (``data/vocals.toml``)."""
-    return load_data("vocals")
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import numpy as np
 from pedalboard import HighpassFilter, HighShelfFilter, PeakFilter, Pedalboard
 
-from tunesmith.engines.composer.instruments import MixSettings
-from tunesmith.engines.composer.lyricform import vocal_data
-from tunesmith.engines.composer.mix import filter_in_place
-from tunesmith.engines.composer.render import PartRender
-from tunesmith.engines.composer.score import SAMPLE_RATE, Part, Score
-from tunesmith.engines.composer.voice import double, sing, vocal_chain
-from tunesmith.engines.composer.vocals import LEAD
+from tunesmith.engines.composer.library import vocal_data
+from tunesmith.engines.composer.library.instruments import MixSettings
+from tunesmith.engines.composer.score import LEAD, SAMPLE_RATE, Part, Score
+from tunesmith.engines.composer.sound.filters import filter_in_place
+from tunesmith.engines.composer.sound.singer import double, sing, vocal_chain
+from tunesmith.engines.composer.sound.stems import PartRender
 
 SR = SAMPLE_RATE
 _BLOCK = 1024  # samples per block when finding where the voice sounds

@@ -8,7 +8,7 @@ last bar is a held final chord that rings to the end. All choices come from seed
 
 Example::
 
-    >>> from tunesmith.engines.composer.prompt import interpret
+    >>> from tunesmith.engines.composer.writing.prompt import interpret
     >>> score = compose(interpret("upbeat pop with piano"), duration=30.0, seed=7)
     >>> score.duration, score.sections[-1].end
     (30.0, 30.0)
@@ -21,23 +21,20 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..library.instruments import DEFAULT_RANGE, catalogue
+from ..score import Cue, Note, Part, Score, Section
 from .bass import BassSection, bass_section
 from .drums import DrumSection, drum_section, final_hit, kick_steps, pattern_lines, tier
+from .feel import BeatNote, Feel
 from .form import SectionPlan, Timeline, beats_per_bar, fit_tempo, plan_sections
-from .harmony import (CompSection, Harmony, Voicer, build_harmony, comp_section,
-                      guide_tones)
-from .humanize import BeatNote, Feel
+from .harmony import CompSection, Harmony, Voicer, build_harmony, comp_section, guide_tones
 from .melody import Motif, Slot, make_melody, make_motif, phrase_slots
 from .prompt import StyleSpec
-from .score import Cue, Note, Part, Score, Section
 from .styles import StyleDef, get_style, load_data
 from .theory import pitch_class
 
 PITCHED_ROLES = ("bass", "chords", "pad", "arp", "counter", "melody")
 #: Default registers per role (the instrument's own range narrows them further).
-_REGISTERS = {"chords": (50, 74), "pad": (55, 79), "arp": (60, 86), "counter": (55, 79)}
-_VOICING_REGISTERS = {"power": (40, 64), "power3": (40, 64), "spread": (36, 76),
-                      "piano": (36, 72)}
 _METER_FALLBACK = {12: "waltz", 6: "six_eight"}
 _PEAKS = frozenset({"chorus", "drop", "solo"})
 
@@ -148,14 +145,16 @@ def _part(piece: Piece, role: str, roles: list[set[str]], duration: float) -> Pa
 
 
 def _instrument_range(instrument: str) -> tuple[int, int]:
-    low, high = load_data("instruments")["ranges"].get(instrument, (36, 96))
+    low, high = catalogue().ranges.get(instrument, DEFAULT_RANGE)
     return int(low), int(high)
 
 
 def _register(role: str, instrument: str, voicing: str) -> tuple[int, int]:
     """The role's register, narrowed to what the instrument can play."""
-    low, high = _VOICING_REGISTERS.get(voicing, _REGISTERS[role]) if role == "chords" else \
-        _REGISTERS[role]
+    table = load_data("arrangement")
+    low, high = table["registers"][role]
+    if role == "chords":
+        low, high = table["chord_registers"].get(voicing, (low, high))
     inst_low, inst_high = _instrument_range(instrument)
     low, high = max(low, inst_low), min(high, inst_high)
     if high - low < 14:
@@ -211,6 +210,12 @@ def _write_bass(piece: Piece, index: int, plan: SectionPlan, instrument: str,
     return bass_section(section, piece.harmony, piece.rng(f"bass:{index}"))
 
 
+def _velocity(role: str, energy: float) -> int:
+    """How hard a role plays in a section of ``energy`` (``data/arrangement.toml``)."""
+    entry = load_data("arrangement")["velocity"][role]
+    return int(entry["base"] + entry["energy"] * energy)
+
+
 def _write_comp(piece: Piece, index: int, plan: SectionPlan, instrument: str,
                 voicer: Voicer, role: str) -> list[BeatNote]:
     style = piece.style
@@ -218,11 +223,10 @@ def _write_comp(piece: Piece, index: int, plan: SectionPlan, instrument: str,
             "arp": style.arp}[role] or "whole"
     voicing = style.voicing if role == "chords" else "close"
     low, high = _register(role, instrument, voicing)
-    base = {"chords": 66, "pad": 58, "arp": 62}[role]
     section = CompSection(
         grid=_grid("comp", name, piece.steps_per_bar), start=piece.starts[index],
         bars=_bars(piece, index), bar_beats=piece.timeline.beats_per_bar, low=low, high=high,
-        voicing=voicing, velocity=int(base + 34 * plan.energy),
+        voicing=voicing, velocity=_velocity(role, plan.energy),
     )
     return comp_section(section, piece.harmony, voicer)
 
@@ -231,7 +235,7 @@ def _write_counter(piece: Piece, index: int, plan: SectionPlan, instrument: str,
                    voicer: Voicer) -> list[BeatNote]:
     low, high = _register("counter", instrument, "close")
     return guide_tones(piece.harmony, piece.starts[index], piece.section_end(index), low, high,
-                       int(60 + 36 * plan.energy))
+                       _velocity("counter", plan.energy))
 
 
 def _write_melody(piece: Piece, index: int, plan: SectionPlan, instrument: str,
@@ -248,7 +252,7 @@ def _write_melody(piece: Piece, index: int, plan: SectionPlan, instrument: str,
         slots += more
         moves += contour
         cadences[len(slots) - 1] = phrase % 2 == 1 or first + 4 >= bars
-    velocity = int(78 + 36 * plan.energy)
+    velocity = _velocity("melody", plan.energy)
     return make_melody(piece.harmony, slots, rng, (low, high), piece.tonic, piece.mode,
                        moves, cadences, velocity, _climax(piece, index, plan, slots))
 

@@ -21,7 +21,8 @@ try:  # the loop behind scipy's sosfilt, without its ~30 us of checks per call
 except ImportError:  # pragma: no cover - a scipy that moved it: the public call does the same
     _sosfilt_loop = None
 
-from tunesmith.engines.composer.instruments import SynthPatch
+from tunesmith.audio.stereo import spread_gains
+from tunesmith.engines.composer.library.instruments import SynthPatch
 from tunesmith.engines.composer.score import SAMPLE_RATE
 
 SR = SAMPLE_RATE
@@ -107,8 +108,9 @@ def _unison(
         voice = (voice * levels[i]).astype(np.float32)
         if stereo:
             pan = spread[i] * patch.stereo_spread * (1 if i % 2 else -1)
-            out[0] += voice * np.float32(np.sqrt(0.5 * (1 - pan)))
-            out[1] += voice * np.float32(np.sqrt(0.5 * (1 + pan)))
+            left, right = spread_gains(pan)
+            out[0] += voice * np.float32(left)
+            out[1] += voice * np.float32(right)
         else:
             out[0] += voice
     return out
