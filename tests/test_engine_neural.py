@@ -22,7 +22,9 @@ from tests.support.neural import tiny_model
 from tunesmith.audio.codec import SAMPLE_RATE, read_audio
 from tunesmith.config import LocalModel, Settings
 from tunesmith.engines.base import (
-    EngineInputError, GenerationCanceled, GenerationRequest,
+    EngineInputError,
+    GenerationCanceled,
+    GenerationRequest,
 )
 from tunesmith.engines.neural import finish
 from tunesmith.engines.neural.engine import ModelUnavailable, NeuralEngine

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from tunesmith.config import BUILTIN_MODEL, Settings
 from tunesmith.engines.base import Capabilities, Engine
@@ -143,12 +143,22 @@ class EngineClass(Protocol):
     def __call__(self, settings: Settings) -> Engine: ...
 
 
+class ModelEngineClass(Protocol):
+    """An engine class that serves several models, built with the one it runs (local models)."""
+
+    def __call__(self, settings: Settings, model_id: str) -> Engine: ...
+
+
 def _import(path: str) -> EngineClass:
+    engine_class: EngineClass = _class_at(path)
+    return engine_class
+
+
+def _class_at(path: str) -> Any:
     module_name, _, class_name = path.partition(":")
     if not class_name:
         raise ValueError(f"engine plugin {path!r} must look like 'package.module:Class'")
-    engine_class: EngineClass = getattr(importlib.import_module(module_name), class_name)
-    return engine_class
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def _priced(entry: ModelEntry, settings: Settings) -> ModelEntry:
@@ -163,7 +173,7 @@ def default_model(settings: Settings) -> str:
 
 def load_engine(entry: ModelEntry, settings: Settings) -> Engine:
     """Import and build the engine behind ``entry`` (inside a worker process)."""
-    engine_class = _import(entry.engine_path)
-    engine: Engine = engine_class(settings, entry.model_id) if entry.takes_model_id \
-        else engine_class(settings)
-    return engine
+    if entry.takes_model_id:
+        model_engine: ModelEngineClass = _class_at(entry.engine_path)
+        return model_engine(settings, entry.model_id)
+    return _import(entry.engine_path)(settings)

@@ -22,7 +22,11 @@ from tunesmith.audio.codec import duration_seconds
 from tunesmith.config import Settings
 from tunesmith.engines import upstream
 from tunesmith.engines.base import (
-    Capabilities, EngineInputError, GenerationRequest, Progress, Track,
+    Capabilities,
+    EngineInputError,
+    GenerationRequest,
+    Progress,
+    Track,
 )
 from tunesmith.engines.neural import composer_parts
 from tunesmith.engines.neural.finish import finish

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from tunesmith.audio.codec import duration_seconds
 from tunesmith.config import Settings
 from tunesmith.engines.base import (
-    Capabilities, EngineError, EngineInputError, GenerationRequest, Progress, Track,
+    Capabilities,
+    EngineError,
+    EngineInputError,
+    GenerationRequest,
+    Progress,
+    Track,
 )
 from tunesmith.engines.neural import catalog, composer_parts
 from tunesmith.engines.neural.finish import finish

@@ -17,8 +17,16 @@ from typing import Any
 import diffusers
 import torch
 from transformers import (
-    GemmaTokenizer, Qwen2Tokenizer, Qwen3Config, Qwen3ForCausalLM, Qwen3Model, T5Config,
-    T5EncoderModel, T5GemmaConfig, T5GemmaEncoderModel, T5Tokenizer,
+    GemmaTokenizer,
+    Qwen2Tokenizer,
+    Qwen3Config,
+    Qwen3ForCausalLM,
+    Qwen3Model,
+    T5Config,
+    T5EncoderModel,
+    T5GemmaConfig,
+    T5GemmaEncoderModel,
+    T5Tokenizer,
 )
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
