@@ -138,6 +138,17 @@ def test_with_a_key_the_models_are_available_and_the_key_is_never_shown(url: str
 
 
 # -- happy paths ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["music-3.0", "music-3.0-free"])
+def test_music_3_models_are_listed_and_named_upstream(url: str, minimax: FakeMiniMax,
+                                                      name: str) -> None:
+    listed = {m["id"]: m for m in httpx.get(f"{url}/v1/models").json()["data"]}
+    assert listed[f"minimax/{name}"]["available"]
+    assert listed[f"minimax/{name}"]["pricing"]["per_track"] > 0
+    assert_our_track(url, generate(url, model=f"minimax/{name}", instrumental=True),
+                     minimax.track)
+    assert minimax.bodies(MUSIC)[-1]["model"] == name
+
+
 def test_instrumental_with_a_link_is_downloaded_stored_and_measured(
         url: str, minimax: FakeMiniMax) -> None:
     item = assert_our_track(url, generate(url, instrumental=True, duration_seconds=45),

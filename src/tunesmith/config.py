@@ -6,15 +6,46 @@ Every field can be set with an environment variable ``TUNESMITH_<FIELD>`` (for e
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUILTIN_MODEL = "tunesmith/composer-1"
+#: The diffusers pipelines a local model can run on (engines/neural/pipelines.py).
+_MODEL_ID = re.compile(r"[A-Za-z0-9][\w.+-]{0,38}/[\w.+-]{1,40}")
+NeuralPipeline = Literal["minimax-music-3", "ace-step-1.5", "stable-audio-3", "stable-audio-open"]
+
+
+class LocalModel(BaseModel):
+    """One open-weights model the operator serves from a folder on this machine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline: NeuralPipeline = Field(description="Which diffusers pipeline the folder holds.")
+    path: Path = Field(description="The folder written by the pipeline's save_pretrained.")
+    device: str = Field("cuda", pattern=r"^(cpu|cuda(:\d+)?|mps)$",
+                        description="Where the model runs: cpu, cuda, cuda:N or mps.")
+    dtype: Literal["float32", "bfloat16", "float16"] | None = Field(
+        None, description="Weights' dtype once loaded (default: bfloat16 on a GPU, else float32).")
+    steps: int | None = Field(None, ge=1, le=10000,
+                              description="Denoising steps (default: the pipeline's own).")
+    guidance_scale: float | None = Field(None, ge=0, description="Classifier-free guidance.")
+    negative_prompt: str | None = Field(
+        None, max_length=2000, description="What to steer away from, where the pipeline can.")
+    workers: int = Field(1, ge=1, le=16, description="Worker processes that hold this model.")
+    threads: int | None = Field(None, ge=1, le=256,
+                                description="CPU threads per worker (torch.set_num_threads).")
+    price_usd: float = Field(0.0, ge=0, description="Price per track, in USD.")
+
+    @property
+    def weights_dtype(self) -> str:
+        """The dtype the weights are loaded in."""
+        return self.dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
 
 
 class Settings(BaseSettings):
@@ -62,7 +93,8 @@ class Settings(BaseSettings):
         "https://api.minimax.io", description="Base URL of the MiniMax API."
     )
     minimax_models: list[str] = Field(
-        default_factory=lambda: ["music-2.5+", "music-2.6", "music-2.0"],
+        default_factory=lambda: ["music-3.0", "music-3.0-free", "music-2.5+", "music-2.6",
+                                 "music-2.0"],
         description="MiniMax music models served as minimax/<name> (JSON list).",
     )
     minimax_output_format: Literal["url", "hex"] = Field(
@@ -78,6 +110,24 @@ class Settings(BaseSettings):
     )
     gateway_poll_seconds: float = Field(
         5.0, gt=0, le=60, description="How often a queued gateway job is polled."
+    )
+
+    sglang_omni_url: str | None = Field(
+        None,
+        description="Base URL of an SGLang-Omni server running MiniMax Music 3 (MiniMax's "
+        "self-host recipe); serves the sglang/minimax-music-3 model when set.",
+    )
+    sglang_omni_model: str = Field(
+        "MiniMax-Music-3", description="The model name sent to the SGLang-Omni server.")
+    sglang_omni_api_key: str | None = Field(
+        None, description="Bearer token for the SGLang-Omni server, if it wants one.")
+
+    # -- local neural models (the `neural` extra) -------------------------------------------
+    local_models: dict[str, LocalModel] = Field(
+        default_factory=dict,
+        description="Open-weights models served from local folders, as a JSON object: model "
+        'id -> {"pipeline", "path", "device", "dtype", ...}, e.g. {"local/ace-step-1.5": '
+        '{"pipeline": "ace-step-1.5", "path": "/models/ace-step", "device": "cuda:0"}}.',
     )
 
     # -- jobs --------------------------------------------------------------------------------
@@ -112,6 +162,8 @@ class Settings(BaseSettings):
     prices_usd: dict[str, float] = Field(
         default_factory=lambda: {
             BUILTIN_MODEL: 0.01,
+            "minimax/music-3.0": 0.1575,
+            "minimax/music-3.0-free": 0.1575,
             "minimax/music-2.5+": 0.1575,
             "minimax/music-2.6": 0.1575,
             "minimax/music-2.0": 0.1575,
@@ -143,6 +195,15 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("local_models")
+    @classmethod
+    def _local_model_ids(cls, value: dict[str, LocalModel]) -> dict[str, LocalModel]:
+        for model_id in value:
+            if not _MODEL_ID.fullmatch(model_id) or model_id == BUILTIN_MODEL:
+                raise ValueError(f"TUNESMITH_LOCAL_MODELS: {model_id!r} is not a usable model id; "
+                                 "use owner/name (letters, digits, . _ + -), e.g. local/ace-step")
+        return value
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:

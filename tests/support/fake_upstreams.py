@@ -283,3 +283,62 @@ def running(app: FastAPI) -> Iterator[str]:
     """Serve a fake on a free loopback port; yields its base URL."""
     with serving(app) as url:
         yield url
+
+
+# -- an SGLang-Omni server running MiniMax Music 3 (MiniMax's self-host recipe) ---------------
+@dataclass
+class SpeechReply:
+    """One scripted answer to ``POST /v1/audio/speech`` (the default is a WAV of the frames)."""
+
+    http_status: int = 200
+    seconds: float | None = None  # the audio's length; default: max_new_tokens at 25 frames/s
+    body: bytes | None = None     # replaces the WAV (garbage audio)
+    delay: float = 0.0
+
+
+@dataclass
+class FakeSGLangOmni:
+    """OpenAI-style speech route answering a stereo WAV at 48 kHz, different per seed."""
+
+    replies: deque[SpeechReply] = field(default_factory=deque)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str] = field(default_factory=list)
+    rate: int = 48000
+
+    def reset(self) -> None:
+        self.replies.clear()
+        self.bodies.clear()
+        self.authorizations.clear()
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/v1/audio/speech")
+        async def speech(request: Request) -> Response:
+            body = await request.json()
+            self.bodies.append(body)
+            self.authorizations.append(request.headers.get("authorization", ""))
+            reply = self.replies.popleft() if self.replies else SpeechReply()
+            await asyncio.sleep(reply.delay)
+            if reply.http_status != 200:
+                return JSONResponse({"error": {"message": "scripted"}}, reply.http_status)
+            if reply.body is not None:
+                return Response(reply.body, media_type="audio/wav")
+            seconds = reply.seconds if reply.seconds is not None \
+                else body["max_new_tokens"] / 25
+            return Response(self._wav(seconds, int(body.get("seed", 0))),
+                            media_type="audio/wav")
+
+        return app
+
+    def _wav(self, seconds: float, seed: int) -> bytes:
+        import io
+
+        import soundfile
+
+        rng = np.random.default_rng(seed)
+        t = np.arange(int(seconds * self.rate)) / self.rate
+        tone = 0.3 * np.sin(2 * np.pi * rng.uniform(200, 400) * t)
+        buffer = io.BytesIO()
+        soundfile.write(buffer, np.stack([tone, tone * 0.8], axis=1), self.rate, format="WAV")
+        return buffer.getvalue()

@@ -45,6 +45,7 @@ class GenerationService:
             raise ApiError(400, f"model '{model_id}' cannot sing lyrics yet; send "
                            "instrumental: true or pick a model that supports_lyrics",
                            "lyrics_not_supported", "lyrics")
+        _check_capabilities(body, entry, model_id)
         return entry
 
     def _fallback(self) -> ModelEntry | None:
@@ -169,6 +170,20 @@ class GenerationService:
         return ApiError(status, job.error_message or "generation failed; retry the request",
                         job.error_code or "generation_failed", headers=headers,
                         extra={"job_id": job.id})
+
+
+def _check_capabilities(body: GenerationBody, entry: ModelEntry, model_id: str) -> None:
+    """400 for an instrumental or a length the model cannot make (neural models)."""
+    caps = entry.capabilities
+    if body.instrumental and not caps.instrumental:
+        raise ApiError(400, f"model '{model_id}' always sings and cannot make an instrumental; "
+                       "drop instrumental (lyrics are written for you if you send none) or "
+                       "pick a model that supports_instrumental", "instrumental_not_supported",
+                       "instrumental")
+    if not caps.min_duration_seconds <= body.duration_seconds <= caps.max_duration_seconds:
+        raise ApiError(400, f"model '{model_id}' makes tracks of {caps.min_duration_seconds}-"
+                       f"{caps.max_duration_seconds} s; ask for a duration_seconds in that "
+                       "range", "invalid_duration", "duration_seconds")
 
 
 def request_hash(model: str, request: dict[str, Any], seed: int | None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from tunesmith.config import BUILTIN_MODEL, Settings
 from tunesmith.engines.base import Capabilities, Engine
@@ -23,6 +23,8 @@ class ModelEntry:
     capabilities: Capabilities
     engine_path: str  # "package.module:Class"
     unavailable_reason: str | None = None
+    #: The engine serves several models and is built with the model id (local models).
+    takes_model_id: bool = False
 
     @property
     def available(self) -> bool:
@@ -57,7 +59,8 @@ GATEWAY_ENGINE = "tunesmith.engines.gateway:GatewayEngine"
 
 def model_entries(settings: Settings) -> dict[str, ModelEntry]:
     """Every model this server knows, priced from the settings."""
-    entries = [COMPOSER, *_upstream_entries(settings),
+    entries = [COMPOSER, *_upstream_entries(settings), *_sglang_entries(settings),
+               *_local_entries(settings),
                *(_plugin_entry(path) for path in settings.engine_plugins)]
     return {e.model_id: _priced(e, settings) for e in entries}
 
@@ -90,6 +93,39 @@ def _missing_wallet(settings: Settings) -> str | None:
             "wallet with `tunesmith wallet create` (TUNESMITH_WALLET_FILE), then fund it")
 
 
+SGLANG_MODEL = "sglang/minimax-music-3"
+SGLANG_ENGINE = "tunesmith.engines.sglang:SGLangOmniEngine"
+NEURAL_ENGINE = "tunesmith.engines.neural.engine:NeuralEngine"
+
+
+def _sglang_entries(settings: Settings) -> list[ModelEntry]:
+    """MiniMax Music 3 on the operator's own SGLang-Omni server, when one is configured."""
+    if not settings.sglang_omni_url:
+        return []
+    from tunesmith.engines.sglang import CAPABILITIES
+
+    return [ModelEntry(model_id=SGLANG_MODEL, owned_by="minimax", capabilities=CAPABILITIES,
+                       engine_path=SGLANG_ENGINE)]
+
+
+def _local_entries(settings: Settings) -> list[ModelEntry]:
+    """The operator's open-weights models (TUNESMITH_LOCAL_MODELS); torch is not imported."""
+    if not settings.local_models:
+        return []
+    from tunesmith.engines.neural import catalog
+
+    return [ModelEntry(model_id=model_id, owned_by="local",
+                       capabilities=catalog.PIPELINES[model.pipeline].capabilities(model),
+                       engine_path=NEURAL_ENGINE, takes_model_id=True,
+                       unavailable_reason=catalog.unavailable_reason(model_id, model))
+            for model_id, model in settings.local_models.items()]
+
+
+def local_model_ids(settings: Settings) -> set[str]:
+    """Models only the workers that hold them may run (each loads its weights once)."""
+    return set(settings.local_models)
+
+
 def _plugin_entry(path: str) -> ModelEntry:
     """An operator's own engine class, named by import path."""
     engine_class = _import(path)
@@ -107,12 +143,22 @@ class EngineClass(Protocol):
     def __call__(self, settings: Settings) -> Engine: ...
 
 
+class ModelEngineClass(Protocol):
+    """An engine class that serves several models, built with the one it runs (local models)."""
+
+    def __call__(self, settings: Settings, model_id: str) -> Engine: ...
+
+
 def _import(path: str) -> EngineClass:
+    engine_class: EngineClass = _class_at(path)
+    return engine_class
+
+
+def _class_at(path: str) -> Any:
     module_name, _, class_name = path.partition(":")
     if not class_name:
         raise ValueError(f"engine plugin {path!r} must look like 'package.module:Class'")
-    engine_class: EngineClass = getattr(importlib.import_module(module_name), class_name)
-    return engine_class
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def _priced(entry: ModelEntry, settings: Settings) -> ModelEntry:
@@ -127,5 +173,7 @@ def default_model(settings: Settings) -> str:
 
 def load_engine(entry: ModelEntry, settings: Settings) -> Engine:
     """Import and build the engine behind ``entry`` (inside a worker process)."""
-    engine: Engine = _import(entry.engine_path)(settings)
-    return engine
+    if entry.takes_model_id:
+        model_engine: ModelEngineClass = _class_at(entry.engine_path)
+        return model_engine(settings, entry.model_id)
+    return _import(entry.engine_path)(settings)

@@ -21,6 +21,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from tunesmith.config import Settings
+from tunesmith.engines.registry import model_entries
 from tunesmith.jobs.models import TERMINAL, Job
 from tunesmith.jobs.settlement import Settlement
 from tunesmith.jobs.store import Clock, JobStore
@@ -40,6 +41,8 @@ class WorkerSlot:
     name: str
     process: BaseProcess
     job_id: str | None = None
+    #: The models whose weights this worker holds (it serves only those); empty: the rest.
+    holds: tuple[str, ...] = ()
 
 
 class WorkerPool:
@@ -66,8 +69,16 @@ class WorkerPool:
         self._recover_previous_run()
         self.reconcile_payments()
         self._slots = [self._spawn() for _ in range(self.settings.workers)]
+        self._slots += [self._spawn((model_id,)) for model_id in self._held_models()
+                        for _ in range(self.settings.local_models[model_id].workers)]
         self._running = True
         self._thread.start()
+
+    def _held_models(self) -> list[str]:
+        """Local models that get workers of their own: those whose folder and device are here
+        (the API answers 503 for the others, naming what is missing)."""
+        entries = model_entries(self.settings)
+        return [m for m in self.settings.local_models if entries[m].available]
 
     def stop(self, timeout: float = 10.0) -> None:
         self._running = False
@@ -84,15 +95,16 @@ class WorkerPool:
     def alive(self) -> int:
         return sum(1 for slot in self._slots if slot.process.is_alive())
 
-    def _spawn(self) -> WorkerSlot:
+    def _spawn(self, holds: tuple[str, ...] = ()) -> WorkerSlot:
+        """A worker process; one that ``holds`` models loads them at start and serves only them."""
         self._spawned += 1
         name = f"{self.prefix}{self.boot}:w{self._spawned}"
         process = self._ctx.Process(
             target=worker_main, name=name, daemon=True,
-            args=(self.settings.model_dump(mode="json"), name, self._stop, self._events),
+            args=(self.settings.model_dump(mode="json"), name, self._stop, self._events, holds),
         )
         process.start()
-        return WorkerSlot(name=name, process=process)
+        return WorkerSlot(name=name, process=process, holds=holds)
 
     # -- supervision ---------------------------------------------------------------------------
     def _supervise(self) -> None:
@@ -136,7 +148,7 @@ class WorkerPool:
                             slot.process.exitcode)
                 if slot.job_id:
                     self._recover(slot.job_id, slot.name, "its worker process died")
-                self._slots[index] = self._spawn()
+                self._slots[index] = self._spawn(slot.holds)
 
     def _check_running(self, job: Job, now: float) -> None:
         mine = job.worker is not None and job.worker.startswith(self.prefix)
@@ -160,7 +172,7 @@ class WorkerPool:
                     log.warning("worker %s ignored the end of %s; replacing it", slot.name, job.id)
                     slot.process.kill()
                     slot.process.join(timeout=2)
-                    self._slots[index] = self._spawn()
+                    self._slots[index] = self._spawn(slot.holds)
 
     def _timeout(self, job: Job) -> None:
         limit = self.settings.job_deadline_seconds

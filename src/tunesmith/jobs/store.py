@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -123,12 +123,20 @@ class JobStore:
             return list(s.scalars(select(Job).where(Job.status == IN_PROGRESS)))
 
     # -- worker side ---------------------------------------------------------------------------
-    def claim(self, worker: str, lease_s: float) -> Job | None:
-        """Take the oldest queued job for ``worker``, or None when the queue is empty."""
+    def claim(self, worker: str, lease_s: float, only: Collection[str] | None = None,
+              skip: Collection[str] = ()) -> Job | None:
+        """Take the oldest queued job for ``worker``, or None when the queue is empty.
+
+        ``only`` limits the worker to those models (a worker holding a model's weights),
+        ``skip`` keeps it off those (models only their holders run).
+        """
+        query = select(Job.id).where(Job.status == QUEUED)
+        if only is not None:
+            query = query.where(Job.model.in_(list(only)))
+        if skip:
+            query = query.where(Job.model.not_in(list(skip)))
         with self.session() as s:
-            candidates = s.scalars(
-                select(Job.id).where(Job.status == QUEUED).order_by(Job.created_at).limit(5)
-            ).all()
+            candidates = s.scalars(query.order_by(Job.created_at).limit(5)).all()
             for job_id in candidates:
                 now = self.clock()
                 taken = _rowcount(s.execute(

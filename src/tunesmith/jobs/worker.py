@@ -22,7 +22,7 @@ from typing import Any
 
 from tunesmith.config import Settings
 from tunesmith.engines.base import Engine, EngineError, GenerationCanceled, GenerationRequest
-from tunesmith.engines.registry import load_engine, model_entries
+from tunesmith.engines.registry import load_engine, local_model_ids, model_entries
 from tunesmith.jobs.models import IN_PROGRESS, Job
 from tunesmith.jobs.settlement import Settlement
 from tunesmith.jobs.store import JobStore
@@ -63,12 +63,39 @@ class WorkerContext:
     tracks: LocalStore
     engines: dict[str, Engine] = field(default_factory=dict)
     settlement: Settlement | None = None
+    #: The models whose weights this worker holds; it runs only their jobs. Empty: every
+    #: other model.
+    holds: tuple[str, ...] = ()
 
     def engine(self, model: str) -> Engine:
         if model not in self.engines:
             entry = model_entries(self.settings)[model]
             self.engines[model] = load_engine(entry, self.settings)
         return self.engines[model]
+
+    def claim(self) -> Job | None:
+        """The next job this worker may run: its held models', or any but those held elsewhere."""
+        if self.holds:
+            return self.jobs.claim(self.name, LEASE_SECONDS, only=self.holds)
+        return self.jobs.claim(self.name, LEASE_SECONDS, skip=local_model_ids(self.settings))
+
+    def load_held(self) -> None:
+        """Load the held models' weights now, once, before any job (not per job)."""
+        for model in self.holds:
+            engine = self.engine(model)
+            load = getattr(engine, "load", None)
+            if callable(load) and not load():
+                log.error("worker %s cannot load %s: %s", self.name, model,
+                          engine.unavailable_reason())
+
+    def release(self) -> None:
+        """Free what the engines hold (model weights, device memory) as the worker stops."""
+        for engine in self.engines.values():
+            close = getattr(engine, "close", None)
+            if callable(close):
+                close()
+        self.engines.clear()
+        release_memory()
 
 
 class JobProgress:
@@ -87,8 +114,8 @@ class JobProgress:
 
 
 def worker_main(settings_data: dict[str, Any], name: str, stop: EventType,
-                events: Any = None) -> None:
-    """Entry point of a spawned worker process."""
+                events: Any = None, holds: tuple[str, ...] = ()) -> None:
+    """Entry point of a spawned worker process; ``holds`` names the models it loads and serves."""
     limit_arenas()  # before any thread allocates
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _install_signal_handlers()
@@ -96,17 +123,20 @@ def worker_main(settings_data: dict[str, Any], name: str, stop: EventType,
     jobs = JobStore(settings.resolved_database_url)
     ctx = WorkerContext(name=name, settings=settings, jobs=jobs,
                         tracks=LocalStore(settings.tracks_dir, settings.secret_bytes()),
-                        settlement=Settlement.from_settings(settings, jobs))
+                        settlement=Settlement.from_settings(settings, jobs), holds=tuple(holds))
     try:
+        ctx.load_held()
         _work(ctx, stop, events)
     except WorkerShutdown:
         log.info("worker %s stopped by signal", name)
+    finally:
+        ctx.release()
 
 
 def _work(ctx: WorkerContext, stop: EventType, events: Any) -> None:
     name = ctx.name
     while not stop.is_set():
-        job = ctx.jobs.claim(name, LEASE_SECONDS)
+        job = ctx.claim()
         if job is None:
             stop.wait(IDLE_POLL_SECONDS)
             continue
